@@ -1,0 +1,41 @@
+"""Repository-wide rules: no plaintext vault, inventories parse, site.yml only imports playbooks."""
+import json
+import subprocess
+
+import yaml
+
+from conftest import ROOT
+
+
+def _ansible(*args):
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_every_committed_vault_file_is_encrypted():
+    tracked = subprocess.run(["git", "ls-files", "*vault.yml", "*vault.yaml"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    for path in tracked:
+        head = (ROOT / path).read_text().splitlines()[:1]
+        assert head and head[0].startswith("$ANSIBLE_VAULT;"), f"{path} is committed unencrypted"
+
+
+def test_prod_inventory_has_the_scaled_topology():
+    res = _ansible("ansible-inventory", "-i", "inventories/prod", "--list")
+    assert res.returncode == 0, res.stderr
+    inv = json.loads(res.stdout)
+    for group in ("db", "cache", "app", "lb", "control"):
+        assert inv.get(group, {}).get("hosts"), f"inventories/prod has no hosts in group {group}"
+    assert len(inv["app"]["hosts"]) == 2
+
+
+def test_site_only_imports_playbooks_that_exist():
+    plays = yaml.safe_load((ROOT / "site.yml").read_text())
+    for play in plays:
+        assert set(play) <= {"name", "ansible.builtin.import_playbook"}, play
+        assert (ROOT / play["ansible.builtin.import_playbook"]).exists()
+
+
+def test_site_passes_syntax_check_against_both_inventories():
+    for inventory in ("inventories/prod", "inventories/local"):
+        res = _ansible("ansible-playbook", "-i", inventory, "site.yml", "--syntax-check")
+        assert res.returncode == 0, res.stdout + res.stderr
