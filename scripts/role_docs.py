@@ -56,8 +56,8 @@ def updated_readme(role_dir):
     text = path.read_text() if path.exists() else f"# Role `{role_dir.name}`\n"
     table = render(role_dir)
     if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
         return head + table + tail
     return text.rstrip("\n") + "\n\n## Variables\n\n" + table + "\n"
 

@@ -44,7 +44,7 @@ def _effective_sysctl(host):
     for line in host.check_output("systemd-analyze cat-config sysctl.d").splitlines():
         line = line.strip()
         if line and not line.startswith(("#", ";")) and "=" in line:
-            key, _, value = line.partition("=")
+            key, value = line.split("=", 1)
             values[key.strip().lstrip("-")] = " ".join(value.split())
     return values
 
