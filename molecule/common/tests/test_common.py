@@ -80,3 +80,4 @@ def test_upgrade_timers_are_active(host):
 def test_no_failed_units(host):
     failed = json.loads(host.check_output("systemctl --failed --output=json"))
     assert failed == [], failed
+
