@@ -27,8 +27,14 @@ apt_ensure() {
   [ ${#missing[@]} -eq 0 ] && return 0
   say "Installing ${missing[*]} with apt"
   [ "$(id -u)" -eq 0 ] || die "installing ${missing[*]} needs root (run as root or install them first)"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages that ship a service (redis-server, mariadb-server) must not start it here: the
+  # tests start their own servers on free ports. policy-rc.d tells maintainer scripts so.
+  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; made_policy=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ "$made_policy" -eq 1 ] && rm -f "$policy"
+  [ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed"
 }
 
 # Start dockerd unless one already answers. A dockerd from an earlier session may

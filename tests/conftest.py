@@ -1,17 +1,8 @@
-"""Shared fixtures: the repository root and the roles in it."""
+"""Import paths for every test: tests/ (repo.py), scripts/ (role_docs.py) and the collection as
+Ansible sees it (scripts/setup links .collections/ansible_collections/prodready/vps)."""
 import pathlib
 import sys
 
-import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-
-def roles():
-    return sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
-
-
-@pytest.fixture(scope="session")
-def root():
-    return ROOT
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
+for path in (_ROOT / "tests", _ROOT / "scripts", _ROOT / ".collections"):
+    sys.path.insert(0, str(path))

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import role_docs
-from conftest import ROOT, roles
+from repo import ROOT, roles
 
 ROLES = roles()
 IDS = [r.name for r in ROLES]

@@ -4,7 +4,7 @@ import subprocess
 
 import yaml
 
-from conftest import ROOT
+from repo import ROOT
 
 
 def _ansible(*args):

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: prodready engineers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection, normalisation and CONFIG access for the Redis modules (Redis 6+ and Valkey)."""
+
+from __future__ import annotations
+
+import re
+import traceback
+
+try:
+    import redis
+    from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError,
+                                  NoPermissionError, ResponseError, TimeoutError as RedisTimeoutError)
+    HAS_REDIS = True
+    REDIS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REDIS = False
+    REDIS_IMPORT_ERROR = traceback.format_exc()
+
+# Settings whose values are secrets: never returned, never shown in a diff.
+SECRET_SETTINGS = frozenset(("requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"))
+# Values compared as given: paths and flags where case or order carry meaning.
+_CASE_SENSITIVE = frozenset(("dir", "dbfilename", "appendfilename", "appenddirname", "logfile", "pidfile",
+                             "unixsocket", "aclfile", "requirepass", "masterauth", "masteruser"))
+# Redis memory units (redis.conf: 1k = 1000 bytes, 1kb = 1024 bytes, ...).
+_UNITS = {"k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
+_SIZE = re.compile(r"^(\d+)(k|kb|m|mb|g|gb)$", re.IGNORECASE)
+# Old names Redis still prints in some multi-value settings.
+_ALIASES = {"slave": "replica"}
+REDACTED = "********"
+
+
+class RedisModuleError(Exception):
+    """An error whose message names the cause and the fix, and never a secret."""
+
+
+def connection_argument_spec():
+    """Options every Redis module takes (documented in doc_fragments/redis.py)."""
+    return dict(
+        login_host=dict(type="str", default="127.0.0.1"),
+        login_port=dict(type="int", default=6379),
+        login_unix_socket=dict(type="path"),
+        login_user=dict(type="str"),
+        login_password=dict(type="str", no_log=True),
+        tls=dict(type="bool", default=False),
+        ca_cert=dict(type="path"),
+        validate_certs=dict(type="bool", default=True),
+        connect_timeout=dict(type="float", default=5.0),
+        # Not no_log: that would mask the word CONFIG everywhere. protect_secrets() masks a renamed one.
+        config_command=dict(type="str", default="CONFIG", no_log=False),
+    )
+
+
+def protect_secrets(module):
+    """Mask a renamed CONFIG and secret setting values wherever they would appear in the output."""
+    if module.params["config_command"].upper() != "CONFIG":
+        module.no_log_values.add(module.params["config_command"])
+    for name, value in (module.params.get("settings") or {}).items():
+        if name in SECRET_SETTINGS and value:
+            module.no_log_values.add(to_redis(value))
+
+
+def to_redis(value):
+    """The string CONFIG SET gets for a value given in YAML (bool, number, list or string)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def normalise(name, value):
+    """One spelling per meaning: '2gb' and '2147483648', 'YES' and True, '900 1  300 10' and
+    ['900 1', '300 10'] compare equal. Sizes follow Redis's units."""
+    text = to_redis(value)
+    if name in _CASE_SENSITIVE:
+        return text
+    if name == "notify-keyspace-events":
+        return "".join(sorted(text))   # Redis reorders the flags it is given
+    tokens = []
+    for token in text.split():
+        match = _SIZE.match(token)
+        if match:
+            token = str(int(match.group(1)) * _UNITS[match.group(2).lower()])
+        else:
+            token = token.lower()
+        tokens.append(_ALIASES.get(token, token))
+    return " ".join(tokens)
+
+
+def redact(name, value):
+    return REDACTED if name in SECRET_SETTINGS and value not in (None, "") else value
+
+
+def where(params):
+    if params.get("login_unix_socket"):
+        return params["login_unix_socket"]
+    return "%s:%s" % (params["login_host"], params["login_port"])
+
+
+def connect(params):
+    """A connected client; RedisModuleError with cause and fix when it cannot be had."""
+    kwargs = dict(username=params.get("login_user") or None, password=params.get("login_password") or None,
+                  socket_connect_timeout=params["connect_timeout"], socket_timeout=params["connect_timeout"],
+                  decode_responses=True)
+    if params.get("login_unix_socket"):
+        client = redis.Redis(unix_socket_path=params["login_unix_socket"], **kwargs)
+    else:
+        if params.get("tls"):
+            kwargs.update(ssl=True, ssl_ca_certs=params.get("ca_cert"),
+                          ssl_cert_reqs="required" if params["validate_certs"] else "none")
+        client = redis.Redis(host=params["login_host"], port=params["login_port"], **kwargs)
+    try:
+        client.ping()
+    except AuthenticationError as err:
+        if "NOAUTH" in str(err) or not params.get("login_password"):
+            raise RedisModuleError("Redis at %s requires a password: set login_password" % where(params))
+        who = "user %s" % params["login_user"] if params.get("login_user") else "the default user"
+        raise RedisModuleError("Redis at %s rejected the password for %s: login_password must equal requirepass "
+                               "(or the ACL user's password)" % (where(params), who))
+    except (RedisConnectionError, RedisTimeoutError) as err:
+        raise RedisModuleError("cannot reach Redis at %s (%s): is the server running and bound to that address?"
+                               % (where(params), _first_line(err)))
+    except ResponseError as err:
+        raise RedisModuleError("Redis at %s refused PING: %s" % (where(params), _first_line(err)))
+    return client
+
+
+def _first_line(err):
+    return str(err).splitlines()[0] if str(err) else err.__class__.__name__
+
+
+def _config(client, params, *args):
+    """Run CONFIG <args> under whatever name CONFIG has on this server."""
+    try:
+        return client.execute_command(params["config_command"], *args)
+    except NoPermissionError:
+        raise RedisModuleError("the user Redis at %s logged us in as may not run CONFIG %s: grant it +config "
+                               "or log in as an operator" % (where(params), args[0]))
+    except ResponseError as err:
+        if str(err).lower().startswith("unknown command"):
+            raise RedisModuleError("CONFIG is renamed or disabled on Redis at %s: set config_command to the name "
+                                   "redis.conf's rename-command gives it" % where(params))
+        raise
+
+
+def read_live(client, params, names):
+    """{name: live value} for each setting name, read with CONFIG GET."""
+    live = {}
+    for name in names:
+        try:
+            reply = _config(client, params, "GET", name)
+        except ResponseError as err:
+            raise RedisModuleError("Redis at %s refused CONFIG GET %s: %s" % (where(params), name, _first_line(err)))
+        pairs = reply if isinstance(reply, dict) else dict(zip(reply[0::2], reply[1::2]))
+        if name not in pairs:
+            raise RedisModuleError("Redis at %s has no setting '%s': check the name (CONFIG GET %s returned nothing)"
+                                   % (where(params), name, name))
+        live[name] = pairs[name]
+    return live
+
+
+def planned_queries(changes, persist):
+    """The commands apply() runs for these changes: the CONFIG alias and secret values left out."""
+    queries = ["CONFIG SET %s %s" % (name, redact(name, to_redis(c["after"]))) for name, c in changes.items()]
+    if persist and changes:
+        queries.append("CONFIG REWRITE")
+    return queries
+
+
+def apply(client, params, changes, persist):
+    """CONFIG SET each change, then CONFIG REWRITE when persist."""
+    for name, change in changes.items():
+        try:
+            _config(client, params, "SET", name, to_redis(change["after"]))
+        except ResponseError as err:
+            text = str(err)
+            if "immutable" in text or "Unsupported CONFIG parameter" in text or "protected config" in text:
+                raise RedisModuleError("'%s' cannot be changed while Redis runs: set it in redis.conf and restart "
+                                       "the server" % name)
+            raise RedisModuleError("Redis at %s refused CONFIG SET %s: %s" % (where(params), name, _first_line(err)))
+    if persist and changes:
+        try:
+            _config(client, params, "REWRITE")
+        except ResponseError as err:
+            raise RedisModuleError("the settings are live, but CONFIG REWRITE failed (%s): the server was started "
+                                   "without a config file, or cannot write it; set persist=false" % _first_line(err))

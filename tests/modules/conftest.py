@@ -1,0 +1,11 @@
+"""Fixtures for the module tests: real servers on temporary ports (see servers.py)."""
+import pytest
+
+import servers
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    start, procs = servers.redis_server_factory(tmp_path)
+    yield start
+    servers.stop(procs)

@@ -1,0 +1,159 @@
+"""prodready.vps.redis_config against real redis-server processes; each result is checked
+through a separate client, and no run may print a test secret."""
+import pytest
+import redis
+
+from servers import APP_PASSWORD, CONFIG_ALIAS, OPS_PASSWORD, PASSWORD, free_port, run_module
+
+SECRETS = (PASSWORD, OPS_PASSWORD, APP_PASSWORD, CONFIG_ALIAS)
+
+
+def _run(args, **kw):
+    result, raw = run_module("redis_config", args, **kw)
+    for secret in SECRETS:
+        assert secret not in raw, "a secret appears in the module's output"
+    return result
+
+
+def test_check_mode_reports_the_difference_and_changes_nothing(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "settings": {"maxmemory-policy": "allkeys-lru", "maxmemory": "64mb"}},
+                  check=True, diff=True)
+    assert result["changed"] is True
+    assert result["changes"]["maxmemory-policy"] == {"before": "noeviction", "after": "allkeys-lru"}
+    assert result["diff"]["before"]["maxmemory"] == "0"
+    assert srv.live("maxmemory-policy") == "noeviction"
+    assert srv.live("maxmemory") == "0"
+
+
+def test_applies_live_then_reports_no_change(redis_server):
+    srv = redis_server()
+    settings = {"maxmemory": "64mb", "maxmemory-policy": "allkeys-lru", "appendonly": True,
+                "appendfsync": "everysec", "save": ["900 1", "300 10", "60 10000"], "timeout": 300}
+    original_file = srv.conf.read_text()
+    first = _run({**srv.login, "settings": settings, "persist": False})
+    assert first["changed"] is True
+    assert srv.live("maxmemory") == str(64 * 1024 * 1024)
+    assert srv.live("maxmemory-policy") == "allkeys-lru"
+    assert srv.live("appendonly") == "yes"
+    assert srv.live("save") == "900 1 300 10 60 10000"
+    assert "CONFIG REWRITE" not in first["queries"]
+    assert srv.conf.read_text() == original_file      # persist=false leaves the file alone
+    second = _run({**srv.login, "settings": settings, "persist": False})
+    assert second["changed"] is False
+    assert second["queries"] == []
+
+
+def test_persist_rewrites_the_config_file(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "settings": {"maxmemory-policy": "volatile-lru"}})
+    assert result["queries"] == ["CONFIG SET maxmemory-policy volatile-lru", "CONFIG REWRITE"]
+    assert "maxmemory-policy volatile-lru" in srv.conf.read_text()
+
+
+def test_detects_a_hand_made_config_set(redis_server):
+    srv = redis_server()
+    _run({**srv.login, "settings": {"maxmemory-policy": "allkeys-lru"}, "persist": False})
+    srv.client.config_set("maxmemory-policy", "noeviction")      # someone's live change
+    result = _run({**srv.login, "settings": {"maxmemory-policy": "allkeys-lru"}}, check=True)
+    assert result["changed"] is True
+    assert result["changes"] == {"maxmemory-policy": {"before": "noeviction", "after": "allkeys-lru"}}
+
+
+def test_works_with_a_renamed_config_command_and_never_shows_its_name(redis_server):
+    srv = redis_server(config_alias=CONFIG_ALIAS)
+    result = _run({**srv.login, "settings": {"maxmemory": "32mb"}}, diff=True)
+    assert result["changed"] is True
+    assert srv.live("maxmemory") == str(32 * 1024 * 1024)
+    assert result["queries"] == ["CONFIG SET maxmemory 32mb", "CONFIG REWRITE"]
+
+
+def test_renamed_config_without_config_command_is_a_clear_error(redis_server):
+    srv = redis_server(config_alias=CONFIG_ALIAS)
+    login = {k: v for k, v in srv.login.items() if k != "config_command"}
+    result = _run({**login, "settings": {"maxmemory": "32mb"}})
+    assert result.get("failed") is True
+    assert "CONFIG is renamed or disabled" in result["msg"]
+    assert "config_command" in result["msg"]
+
+
+def test_wrong_password_is_a_clear_error(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "login_password": "prtestsecret-wrong-password-000000",
+                   "settings": {"timeout": 0}})
+    assert result.get("failed") is True
+    assert "rejected the password" in result["msg"]
+
+
+def test_missing_password_is_a_clear_error(redis_server):
+    srv = redis_server()
+    result = _run({"login_port": srv.port, "settings": {"timeout": 0}})
+    assert result.get("failed") is True
+    assert "requires a password" in result["msg"]
+
+
+def test_unreachable_server_is_a_clear_error(redis_server):
+    from servers import free_port
+    result = _run({"login_port": free_port(), "login_password": PASSWORD, "settings": {"timeout": 0}})
+    assert result.get("failed") is True
+    assert "cannot reach Redis at 127.0.0.1:" in result["msg"]
+
+
+def test_setting_that_needs_a_restart_says_so(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "settings": {"databases": 32}})
+    assert result.get("failed") is True
+    assert "'databases' cannot be changed while Redis runs" in result["msg"]
+    assert srv.live("databases") == "16"
+
+
+def test_unknown_setting_is_a_clear_error(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "settings": {"maxmemroy": "1gb"}})
+    assert result.get("failed") is True
+    assert "has no setting 'maxmemroy'" in result["msg"]
+
+
+def test_acl_operator_user_can_enforce(redis_server):
+    srv = redis_server()
+    result = _run({"login_port": srv.port, "login_user": "ops", "login_password": OPS_PASSWORD,
+                   "settings": {"maxmemory-policy": "allkeys-lfu"}, "persist": False})
+    assert result["changed"] is True
+    assert srv.live("maxmemory-policy") == "allkeys-lfu"
+
+
+def test_acl_app_user_without_config_rights_is_a_clear_error(redis_server):
+    srv = redis_server()
+    result = _run({"login_port": srv.port, "login_user": "app", "login_password": APP_PASSWORD,
+                   "settings": {"maxmemory-policy": "allkeys-lfu"}})
+    assert result.get("failed") is True
+    assert "may not run CONFIG" in result["msg"]
+    assert srv.live("maxmemory-policy") == "noeviction"
+
+
+def test_secret_settings_are_masked_and_applied(redis_server):
+    srv = redis_server()
+    new_password = "prtestsecret-redis-rotated-0a6c55d3e1"
+    result, raw = run_module("redis_config", {**srv.login, "settings": {"requirepass": new_password},
+                                              "persist": False}, diff=True)
+    assert new_password not in raw and PASSWORD not in raw
+    assert result["changed"] is True
+    assert result["changes"]["requirepass"] == {"before": "********", "after": "********"}
+    assert redis.Redis(port=srv.port, password=new_password).ping()
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(port=srv.port, password=PASSWORD).ping()
+
+
+def test_unix_socket_connection(redis_server):
+    srv = redis_server()
+    result = _run({"login_unix_socket": srv.socket, "login_password": PASSWORD,
+                   "settings": {"maxmemory": "2147483648"}}, check=True)
+    assert result["changed"] is True
+    assert result["changes"]["maxmemory"]["before"] == "0"
+
+
+@pytest.mark.parametrize("desired", ["2gb", 2147483648, "2048mb"])
+def test_equal_sizes_in_other_units_are_no_change(redis_server, desired):
+    srv = redis_server()
+    srv.client.config_set("maxmemory", "2gb")
+    assert _run({**srv.login, "settings": {"maxmemory": desired}}, check=True)["changed"] is False
