@@ -19,6 +19,7 @@ PASSWORD = "prtestsecret-redis-default-5b1f0c9e7a"
 OPS_PASSWORD = "prtestsecret-redis-ops-2c8e11"
 APP_PASSWORD = "prtestsecret-redis-app-9d04aa"
 CONFIG_ALIAS = "prtestsecret_CONFIG_7f3a"
+MYSQL_PASSWORD = "prtestsecret-mysql-tester-6a1c0e"
 
 
 def free_port():
@@ -92,3 +93,39 @@ def stop(procs):
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def mariadb_server(base):
+    """Start mariadbd with a new data dir under `base` on a free port; return (info, process).
+    root logs in by unix socket (as on Debian); `tester` by password over TCP."""
+    import pymysql
+    for binary in ("mariadb-install-db", "mariadbd"):
+        assert shutil.which(binary) or os.path.exists(f"/usr/sbin/{binary}"), \
+            f"{binary} is not installed: run scripts/setup"
+    datadir, sock, port = base / "data", base / "mysqld.sock", free_port()
+    subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
+                    "--skip-test-db", "--auth-root-authentication-method=socket"],
+                   check=True, capture_output=True, timeout=120)
+    proc = subprocess.Popen(["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
+                             f"--port={port}", "--bind-address=127.0.0.1", "--user=root",
+                             f"--pid-file={base}/mariadbd.pid", f"--log-error={base}/error.log",
+                             "--innodb-buffer-pool-size=32M", "--skip-log-bin"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def admin():
+        return pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
+
+    for _ in range(200):
+        try:
+            admin().close()
+            break
+        except pymysql.err.OperationalError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError(f"mariadbd did not start: {(base / 'error.log').read_text()[-2000:]}")
+    with admin() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER 'tester'@'127.0.0.1' IDENTIFIED BY %s", (MYSQL_PASSWORD,))
+        cur.execute("GRANT ALL ON *.* TO 'tester'@'127.0.0.1'")
+    login = {"login_host": "127.0.0.1", "login_port": port, "login_user": "tester",
+             "login_password": MYSQL_PASSWORD, "config_file": "/nonexistent"}
+    return SimpleNamespace(port=port, sock=str(sock), admin=admin, login=login), proc

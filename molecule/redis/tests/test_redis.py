@@ -1,6 +1,7 @@
 """The redis role's server, asked through redis-cli and ss on the host: the password is enforced,
 dangerous commands are gone, the live configuration is right, data survives a restart and a
 kill -9, and nothing listens beyond loopback and the private address."""
+import json
 import time
 
 import pytest
@@ -8,7 +9,11 @@ import pytest
 
 @pytest.fixture(scope="module")
 def conf(host):
-    return host.ansible.get_variables()
+    """The scenario's variables, plus the names of the flavour's server, CLI and config folder."""
+    conf = dict(host.ansible.get_variables())
+    flavour = conf.get("redis_flavour", "redis")
+    conf.update(flavour=flavour, service=f"{flavour}-server", cli=f"{flavour}-cli", etc=f"/etc/{flavour}")
+    return conf
 
 
 def cli(host, conf, *args, user=None, password=None):
@@ -16,7 +21,8 @@ def cli(host, conf, *args, user=None, password=None):
     line), and only the reply is returned, so no assertion message can show the command."""
     secret = password or conf["redis_requirepass"]
     who = f"--user {user} " if user else ""
-    reply = host.run(f"REDISCLI_AUTH='{secret}' redis-cli -h 127.0.0.1 {who}--no-auth-warning {' '.join(args)}")
+    env = f"REDISCLI_AUTH='{secret}' VALKEYCLI_AUTH='{secret}'"
+    reply = host.run(f"{env} {conf['cli']} -h 127.0.0.1 {who}--no-auth-warning {' '.join(args)}")
     return (reply.stdout + reply.stderr).strip()
 
 
@@ -26,8 +32,8 @@ def config_get(host, conf, name):
     return " ".join(out[1:])
 
 
-def test_clients_without_the_password_get_noauth(host):
-    reply = host.run("redis-cli -h 127.0.0.1 PING")
+def test_clients_without_the_password_get_noauth(host, conf):
+    reply = host.run(f"{conf['cli']} -h 127.0.0.1 PING")
     assert "NOAUTH" in reply.stdout + reply.stderr
 
 
@@ -43,11 +49,20 @@ def test_dangerous_commands_are_gone_under_their_names(host, conf, command):
 def test_live_configuration_through_the_renamed_config(host, conf):
     assert config_get(host, conf, "appendonly") == "yes"
     assert config_get(host, conf, "appendfsync") == "everysec"
-    assert config_get(host, conf, "maxmemory") == str(256 * 1024 * 1024)
+    assert config_get(host, conf, "maxmemory") == str(expected_maxmemory(host, conf))
     assert config_get(host, conf, "maxmemory-policy") == "allkeys-lru"
     assert config_get(host, conf, "save") == "900 1 300 10 60 10000"
     assert config_get(host, conf, "protected-mode") == "yes"
     assert config_get(host, conf, "timeout") == "300"
+
+
+def expected_maxmemory(host, conf):
+    """256mb where the scenario says so; with auto, 50 % of RAM (a host in no db/app group)."""
+    if conf["redis_maxmemory"] == "auto":
+        memtotal_mb = host.ansible("setup", "filter=ansible_memtotal_mb")["ansible_facts"]["ansible_memtotal_mb"]
+        return int(memtotal_mb * 50 / 100) * 1024 * 1024
+    assert conf["redis_maxmemory"] == "256mb"
+    return 256 * 1024 * 1024
 
 
 def _wait_for_pong(host, conf, seconds=20):
@@ -61,7 +76,7 @@ def _wait_for_pong(host, conf, seconds=20):
 
 def test_data_survives_a_restart(host, conf):
     assert cli(host, conf, "SET", "app:restart", "kept-1")== "OK"
-    host.run_expect([0], "systemctl restart redis-server")
+    host.run_expect([0], f"systemctl restart {conf['service']}")
     _wait_for_pong(host, conf)
     assert cli(host, conf, "GET", "app:restart")== "kept-1"
 
@@ -69,11 +84,11 @@ def test_data_survives_a_restart(host, conf):
 def test_data_survives_kill_9(host, conf):
     assert cli(host, conf, "SET", "app:crash", "kept-2")== "OK"
     time.sleep(2)     # appendfsync everysec: on disk within a second
-    pid = host.check_output("systemctl show -p MainPID --value redis-server")
+    pid = host.check_output(f"systemctl show -p MainPID --value {conf['service']}")
     host.run_expect([0], f"kill -9 {pid}")
     time.sleep(1)
     _wait_for_pong(host, conf)     # Debian's unit restarts it (Restart=always)
-    assert host.check_output("systemctl show -p MainPID --value redis-server") != pid
+    assert host.check_output(f"systemctl show -p MainPID --value {conf['service']}") != pid
     assert cli(host, conf, "GET", "app:crash")== "kept-2"
 
 
@@ -93,12 +108,12 @@ def test_acl_app_user_is_limited_to_its_keys_and_safe_commands(host, conf):
     assert "addr=" in cli(host, conf, "CLIENT", "LIST")
 
 
-def test_secrets_file_is_not_world_readable(host):
-    auth = host.file("/etc/redis/auth.conf")
+def test_secrets_file_is_not_world_readable(host, conf):
+    auth = host.file(f"{conf['etc']}/auth.conf")
     assert auth.mode & 0o007 == 0
-    assert auth.user == "root" and auth.group == "redis"
-    # The server itself could read it: it started with the password it holds.
-    assert host.process.filter(user="redis", comm="redis-server")
+    assert auth.user == "root" and auth.group == conf["flavour"]
+    # The server itself could read it: it runs, as its own user, with the password it holds.
+    assert host.process.filter(user=conf["flavour"], comm=conf["service"])
 
 
 def test_overcommit_is_persisted_for_boot(host):
@@ -107,3 +122,18 @@ def test_overcommit_is_persisted_for_boot(host):
 
 def test_no_failed_units(host):
     assert host.check_output("systemctl --failed --no-legend") == ""
+
+
+def test_live_drift_is_seen_by_check_mode_and_undone(host, conf):
+    """A hand-made CONFIG SET, invisible in the files, is what the scheduled --check must report."""
+    alias = conf["redis_config_command"]
+    assert cli(host, conf, alias, "SET", "maxmemory-policy", "noeviction") == "OK"
+    args = json.dumps({"login_password": conf["redis_requirepass"], "config_command": alias, "persist": False,
+                       "settings": {"maxmemory-policy": "allkeys-lru"}})
+    seen = host.ansible("prodready.vps.redis_config", args, check=True)
+    assert seen["changed"] is True
+    assert seen["changes"] == {"maxmemory-policy": {"before": "noeviction", "after": "allkeys-lru"}}
+    assert config_get(host, conf, "maxmemory-policy") == "noeviction"     # check mode changed nothing
+    fixed = host.ansible("prodready.vps.redis_config", args, check=False)
+    assert fixed["changed"] is True
+    assert config_get(host, conf, "maxmemory-policy") == "allkeys-lru"
