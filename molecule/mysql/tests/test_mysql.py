@@ -1,0 +1,117 @@
+"""The mysql role's server, asked with the mariadb client on the host: live settings, accounts,
+privileges, indexes, logs, durability and listening sockets."""
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def conf(host):
+    return host.ansible.get_variables()
+
+
+def sql(host, query):
+    """Run as root over the unix socket (root has no password: socket authentication)."""
+    return host.check_output(f'mariadb -NB -e "{query}"')
+
+
+def as_app(host, conf, query):
+    """Run as the app user over TCP; returns the reply text only (never the command)."""
+    password = conf["mysql_users"][0]["password"]
+    reply = host.run(f'MYSQL_PWD=\'{password}\' mariadb -h 127.0.0.1 -u app -NB -e "{query}"')
+    return reply.rc, (reply.stdout + reply.stderr).strip()
+
+
+def variable(host, name):
+    return sql(host, f"SELECT @@GLOBAL.{name}")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("character_set_server", "utf8mb4"),
+    ("collation_server", "utf8mb4_unicode_ci"),
+    ("default_storage_engine", "InnoDB"),
+    ("slow_query_log", "1"),
+    ("long_query_time", "2.000000"),
+    ("log_bin", "1"),
+    ("binlog_expire_logs_seconds", "604800"),
+    ("max_connections", "1000"),
+    ("max_user_connections", "200"),
+    ("skip_name_resolve", "1"),
+    ("innodb_file_per_table", "1"),
+])
+def test_live_settings(host, name, value):
+    assert variable(host, name) == value
+
+
+def test_buffer_pool_is_sized_from_ram(host):
+    memtotal_mb = host.ansible("setup", "filter=ansible_memtotal_mb")["ansible_facts"]["ansible_memtotal_mb"]
+    expected_mb = max(int(memtotal_mb * 0.02 / 128), 1) * 128
+    assert int(variable(host, "innodb_buffer_pool_size")) == expected_mb * 1024 * 1024
+
+
+def test_slow_queries_are_logged(host):
+    marker = f"SLEEP(2.1) AS slow_{int(time.time())}"
+    sql(host, f"SELECT {marker}")
+    assert marker in host.check_output("cat /var/log/mysql/slow.log")
+
+
+def test_binary_logs_are_written(host):
+    assert "mysql-bin." in sql(host, "SHOW BINARY LOGS")
+
+
+def test_no_anonymous_user_no_remote_root_no_test_database(host):
+    assert sql(host, "SELECT COUNT(*) FROM mysql.user WHERE User = '' OR (User = 'root' AND Host <> 'localhost')") == "0"
+    assert "unix_socket" in sql(host, "SHOW CREATE USER root@localhost")
+    assert "test" not in sql(host, "SHOW DATABASES").split()
+
+
+def test_app_user_can_use_its_database(host, conf):
+    rc, out = as_app(host, conf, "CREATE TABLE IF NOT EXISTS app.notes (id INT PRIMARY KEY); "
+                                 "REPLACE INTO app.notes VALUES (1); SELECT COUNT(*) FROM app.notes")
+    assert rc == 0 and out == "1", out
+
+
+@pytest.mark.parametrize("query", ["CREATE DATABASE other", "SELECT * FROM mysql.user", "SHOW GRANTS FOR root@localhost"])
+def test_app_user_can_do_nothing_else(host, conf, query):
+    rc, out = as_app(host, conf, query)
+    assert rc != 0 and "denied" in out, out
+
+
+def test_app_user_exists_only_for_the_app_hosts(host):
+    hosts = sorted(sql(host, "SELECT Host FROM mysql.user WHERE User = 'app'").split())
+    assert hosts == ["127.0.0.1", "localhost"]
+
+
+def test_backup_user_reads_but_cannot_write(host, conf):
+    password = conf["mysql_backup_password"]
+    ok = host.run(f"MYSQL_PWD='{password}' mariadb -u backup -NB -e 'SELECT COUNT(*) FROM app.orders'")
+    assert ok.rc == 0
+    denied = host.run(f"MYSQL_PWD='{password}' mariadb -u backup -NB -e 'DELETE FROM app.orders'")
+    assert denied.rc != 0 and "denied" in denied.stderr
+
+
+def test_declared_indexes_exist(host):
+    rows = sql(host, "SELECT INDEX_NAME, NON_UNIQUE, GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) "
+                     "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'app' AND TABLE_NAME = 'orders' "
+                     "GROUP BY INDEX_NAME, NON_UNIQUE").splitlines()
+    found = {r.split("\t")[0]: (r.split("\t")[1], r.split("\t")[2]) for r in rows}
+    assert found["idx_orders_user_created"] == ("1", "user_id,created_at")
+    assert found["uq_orders_reference"] == ("0", "reference")
+
+
+def test_data_survives_the_role_and_a_restart(host):
+    assert sql(host, "SELECT COUNT(*) FROM app.orders WHERE reference = 'planted-before-converge'") == "1"
+    sql(host, "INSERT INTO app.orders (user_id, created_at, reference) VALUES (8, NOW(), 'before-restart') "
+              "ON DUPLICATE KEY UPDATE user_id = 8")
+    host.run_expect([0], "systemctl restart mariadb")
+    assert sql(host, "SELECT COUNT(*) FROM app.orders WHERE reference = 'before-restart'") == "1"
+
+
+def test_listens_on_loopback_and_the_private_address_only(host):
+    private = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+    listening = {line.split()[3] for line in host.check_output("ss -Hltn 'sport = :3306'").splitlines()}
+    assert listening == {"127.0.0.1:3306", f"{private}:3306"}
+
+
+def test_no_failed_units(host):
+    assert host.check_output("systemctl --failed --no-legend") == ""
