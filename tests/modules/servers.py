@@ -52,10 +52,19 @@ def redis_server_factory(tmp_path):
     assert binary, "redis-server is not installed: run scripts/setup"
     procs = []
 
-    def start(config_alias=None):
+    def start(config_alias=None, tls=False):
         port = free_port()
         conf = tmp_path / f"redis-{port}.conf"
-        lines = [f"port {port}", "bind 127.0.0.1", f"dir {tmp_path}", "daemonize no", 'save ""',
+        listen = [f"port {port}"]
+        if tls:
+            # A certificate made now for 127.0.0.1 (nothing secret is committed); TLS only.
+            cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+            listen = ["port 0", f"tls-port {port}", f"tls-cert-file {cert}", f"tls-key-file {key}",
+                      f"tls-ca-cert-file {cert}", "tls-auth-clients no"]
+        lines = [*listen, "bind 127.0.0.1", f"dir {tmp_path}", "daemonize no", 'save ""',
                  "appendonly no", f"unixsocket {tmp_path}/redis-{port}.sock", "unixsocketperm 700",
                  f"requirepass {PASSWORD}", "maxmemory-policy noeviction",
                  f"user ops on >{OPS_PASSWORD} ~* &* +@all",
@@ -65,7 +74,9 @@ def redis_server_factory(tmp_path):
         conf.write_text("\n".join(lines) + "\n")
         proc = subprocess.Popen([binary, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(proc)
-        client = redis.Redis(port=port, password=PASSWORD, decode_responses=True)
+        client = redis.Redis(host="127.0.0.1", port=port, password=PASSWORD, decode_responses=True,
+                             socket_connect_timeout=2, socket_timeout=5,
+                             **({"ssl": True, "ssl_ca_certs": str(tmp_path / "tls.crt")} if tls else {}))
         for _ in range(100):
             try:
                 client.ping()
@@ -84,7 +95,7 @@ def redis_server_factory(tmp_path):
         if config_alias:
             login["config_command"] = config_alias
         return SimpleNamespace(port=port, conf=conf, client=client, live=live, login=login,
-                               socket=f"{tmp_path}/redis-{port}.sock")
+                               socket=f"{tmp_path}/redis-{port}.sock", ca_cert=str(tmp_path / "tls.crt"))
 
     return start, procs
 

@@ -1,5 +1,7 @@
 """prodready.vps.mysql_index against a real MariaDB; every result is checked with a separate
 connection (SHOW INDEX), and no run may print the test password."""
+import socket
+import threading
 import uuid
 
 import pytest
@@ -152,3 +154,22 @@ def test_root_by_unix_socket_needs_no_password(mariadb, db):
                                            "name": "idx_status", "columns": ["status"]})
     assert result["changed"] is True
     assert indexes(mariadb, db)["idx_status"] == (["status"], False)
+
+
+def test_server_gone_away_is_a_clear_error(mariadb, db):
+    """A server that accepts the connection and drops it (a crash, a proxy, wait_timeout)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def drop_once():
+        conn, _addr = listener.accept()
+        conn.close()
+
+    thread = threading.Thread(target=drop_once, daemon=True)
+    thread.start()
+    result = run(mariadb, db, login_port=listener.getsockname()[1])
+    listener.close()
+    assert result.get("failed") is True
+    assert "MySQL at 127.0.0.1:" in result["msg"]
+    assert "Traceback" not in result.get("module_stderr", "")

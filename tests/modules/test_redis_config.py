@@ -157,3 +157,15 @@ def test_equal_sizes_in_other_units_are_no_change(redis_server, desired):
     srv = redis_server()
     srv.client.config_set("maxmemory", "2gb")
     assert _run({**srv.login, "settings": {"maxmemory": desired}}, check=True)["changed"] is False
+
+
+def test_tls_connection_verifies_the_server(redis_server):
+    srv = redis_server(tls=True)
+    result = _run({**srv.login, "tls": True, "ca_cert": srv.ca_cert, "settings": {"maxmemory-policy": "allkeys-lru"},
+                   "persist": False})
+    assert result["changed"] is True
+    assert srv.live("maxmemory-policy") == "allkeys-lru"
+    # Plain TCP to a TLS-only port is refused with a clear message, not a traceback.
+    plain = _run({**srv.login, "settings": {"maxmemory-policy": "allkeys-lru"}})
+    assert plain.get("failed") is True
+    assert "Redis at 127.0.0.1:%d" % srv.port in plain["msg"]
