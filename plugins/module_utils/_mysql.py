@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 
@@ -52,7 +53,6 @@ def where(params):
 def connect(params):
     """A PyMySQL connection in autocommit mode; MySQLModuleError with cause and fix otherwise.
     Credentials not given come from config_file when it exists (as the mysql client does)."""
-    import os
     kwargs = dict(connect_timeout=params["connect_timeout"], autocommit=True, charset="utf8mb4")
     cnf = os.path.expanduser(params.get("config_file") or "")
     if cnf and os.path.exists(cnf):
