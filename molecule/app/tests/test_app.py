@@ -4,13 +4,15 @@ and a reboot-equivalent, deploy a second release without a failed request, and r
 back. Deploys run this scenario's converge.yml again through ansible-playbook."""
 import hashlib
 import json
-import os
 import shlex
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from helpers import run_converge  # noqa: E402
 
 SHOP = {"name": "shop", "ports": [3000, 3001, 3002]}
 API = {"name": "api", "ports": [8000, 8001]}
@@ -46,11 +48,7 @@ def release_of(host, app):
 
 
 def deploy(host, **extra):
-    """Run converge.yml against this host with extra variables; returns (rc, output)."""
-    args = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(CONVERGE),
-            "--limit", host.backend.get_hostname(), "-e", json.dumps(extra)]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
-    return run.returncode, run.stdout + run.stderr
+    return run_converge(host, CONVERGE, **extra)
 
 
 @pytest.mark.parametrize("app", [SHOP, API], ids=["shop", "api"])
