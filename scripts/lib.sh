@@ -59,7 +59,9 @@ docker_ensure() {
 # Remove containers and networks of ours left by a run that was killed.
 docker_clean_stale() {
   local ids
-  ids=$(docker ps -aq --filter "label=$PRODREADY_LABEL")
+  # Test hosts left by a killed run; the demo hosts (label prodready.local) are kept.
+  ids=$(docker ps -a --filter "label=$PRODREADY_LABEL" --format '{{.ID}} {{.Label "prodready.local"}}' \
+        | awk '$2 == "" {print $1}')
   [ -n "$ids" ] && docker rm -f $ids >/dev/null
   ids=$(docker network ls -q --filter "label=$PRODREADY_LABEL")
   [ -n "$ids" ] && docker network rm $ids >/dev/null

@@ -91,6 +91,23 @@ def test_a_stopped_instance_is_skipped_without_client_errors(host):
         time.sleep(0.5)
 
 
+def test_restarting_every_instance_in_turn_drops_no_request(host):
+    """What the app role's rolling restart does, seen through nginx: a request loop runs while each
+    instance restarts in turn; nginx moves a refused request to the next instance."""
+    host.run("rm -f /tmp/loop.out; systemctl reset-failed loop 2>/dev/null")
+    host.check_output(
+        "systemd-run --unit=loop --collect sh -c 'for i in $(seq 400); do curl -s -o /dev/null "
+        f"-w \"%{{http_code}}\\n\" --max-time 10 --cacert {ROOT} https://shop.test/api/instance; done > /tmp/loop.out'")
+    for port in sorted(PORTS):
+        host.check_output(f"systemctl restart shop@{port}.service")
+        time.sleep(1)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and host.run("systemctl is-active loop").stdout.strip() == "active":
+        time.sleep(1)
+    codes = host.check_output("sort /tmp/loop.out | uniq -c").split()
+    assert codes == ["400", "200"], codes
+
+
 def test_websocket_echo_through_nginx(host):
     script = ("const W=require('ws');const w=new W('wss://shop.test/socket.io/');"
               "w.on('open',()=>w.send('hello'));w.on('message',m=>{console.log(String(m));process.exit(0)});"
