@@ -44,7 +44,9 @@ def test_certificate_was_issued_by_pebble_for_both_names(host):
 
 
 def test_renewal_dry_run_passes_against_the_acme_server(host):
-    run = host.run("REQUESTS_CA_BUNDLE=/etc/pebble/api-ca.pem certbot renew --dry-run --no-random-sleep-on-renew")
+    # --dry-run goes to Let's Encrypt staging unless the server is named again.
+    run = host.run("REQUESTS_CA_BUNDLE=/etc/pebble/api-ca.pem certbot renew --dry-run --no-random-sleep-on-renew "
+                   "--server https://localhost:14000/dir")
     assert run.rc == 0, run.stdout + run.stderr
     assert "Congratulations, all simulated renewals succeeded" in run.stdout + run.stderr
 
@@ -93,14 +95,18 @@ def test_a_stopped_instance_is_skipped_without_client_errors(host):
 
 def test_restarting_every_instance_in_turn_drops_no_request(host):
     """What the app role's rolling restart does, seen through nginx: a request loop runs while each
-    instance restarts in turn; nginx moves a refused request to the next instance."""
+    instance restarts in turn, healthy and then a pause longer than nginx_upstream_fail_timeout
+    before the next; nginx moves a refused request to the next instance."""
     host.run("rm -f /tmp/loop.out; systemctl reset-failed loop 2>/dev/null")
     host.check_output(
         "systemd-run --unit=loop --collect sh -c 'for i in $(seq 400); do curl -s -o /dev/null "
         f"-w \"%{{http_code}}\\n\" --max-time 10 --cacert {ROOT} https://shop.test/api/instance; done > /tmp/loop.out'")
     for port in sorted(PORTS):
         host.check_output(f"systemctl restart shop@{port}.service")
-        time.sleep(1)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and curl(host, f"http://127.0.0.1:{port}/api/health")[0] != 200:
+            time.sleep(0.2)
+        time.sleep(3)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and host.run("systemctl is-active loop").stdout.strip() == "active":
         time.sleep(1)
