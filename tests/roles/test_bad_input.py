@@ -1,0 +1,83 @@
+"""Bad input stops a role in its first tasks (argument_specs, then validate.yml) with a message that
+says what to do, before anything on the host changes. Each case runs the whole role in check mode
+against the controller inside a block; the rescue records which task failed and why."""
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from repo import ROOT
+
+GOOD_APP = {"app_name": "shop", "app_artifact": str(ROOT / "roles/app/README.md.tar.gz")}
+SECRET = "prtestsecret-short"
+# (id, role, vars, expected words in the message)
+CASES = [
+    ("app-missing-name", "app", {"app_artifact": "x.tar.gz"}, "app_name"),
+    ("app-bad-runtime", "app", {**GOOD_APP, "app_runtime": "ruby"}, "app_runtime"),
+    ("app-bad-name", "app", {**GOOD_APP, "app_name": "Shop_1"}, "app_name must be 2 to 31 lower-case letters"),
+    ("app-no-artifact", "app", {"app_name": "shop"}, "set app_artifact to a .tar.gz on the controller"),
+    ("app-missing-artifact", "app", {"app_name": "shop", "app_artifact": "/nonexistent/shop.tar.gz"},
+     "is not a file on the controller"),
+    ("app-ports", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz", "app_port": 65534,
+                          "app_instances": 3}, "app_port must be 1024 or more and leave room for 3 instances"),
+    ("app-short-session-secret", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz",
+                                         "app_secret_env": {"SESSION_SECRET": SECRET}},
+     "SESSION_SECRET must be at least 32 characters (got 18)"),
+    ("app-secret-in-plain-env", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz",
+                                        "app_env": {"API_TOKEN": "x"}}, "move API_TOKEN from app_env to app_secret_env"),
+    ("nginx-missing-domains", "nginx", {}, "missing required arguments: nginx_domains"),
+    ("nginx-bad-domain", "nginx", {"nginx_domains": ["not a domain"]}, "nginx_domains must list the site's host names"),
+    ("nginx-rate-too-slow", "nginx", {"nginx_domains": ["shop.example.com"], "nginx_upstream_servers": ["10.0.0.1:3000"],
+                                      "nginx_rate_limit_auth": "0r/m"}, "nginx's slowest rate is 1r/m"),
+    ("nginx-body-size", "nginx", {"nginx_domains": ["shop.example.com"], "nginx_upstream_servers": ["10.0.0.1:3000"],
+                                  "nginx_client_max_body_size": "50 MB"}, "must be a size like 50m"),
+    ("nginx-no-upstream", "nginx", {"nginx_domains": ["shop.example.com"], "nginx_upstream_servers": []},
+     "nginx_upstream_servers must list host:port"),
+    ("certbot-no-email", "certbot", {"certbot_domains": ["shop.example.com"]}, "a contact certbot_email"),
+    ("redis-short-password", "redis", {"redis_requirepass": SECRET, "redis_config_command": "CONFIG_abcdef0123456789"},
+     "redis_requirepass must be at least 32 characters"),
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Run every case in one playbook (one Ansible start-up); returns id -> (failed task, message)."""
+    tmp = tmp_path_factory.mktemp("bad_input")
+    (tmp / "a.tar.gz").write_bytes(b"")
+    tasks = []
+    for case_id, role, role_vars, _ in CASES:
+        tasks.append({
+            "name": f"Case {case_id}",
+            "block": [{"name": f"Apply {role}", "ansible.builtin.include_role": {"name": f"prodready.vps.{role}"},
+                       "vars": role_vars},
+                      {"name": "Record a pass", "ansible.builtin.set_fact": {
+                          "outcomes": f"{{{{ outcomes | combine({{'{case_id}': ['', 'no error']}}) }}}}"}}],
+            "rescue": [{"name": "Record the failure", "ansible.builtin.set_fact": {
+                "outcomes": f"{{{{ outcomes | combine({{'{case_id}': [ansible_failed_task.name, "
+                            f"ansible_failed_result.msg | default('')]}}) }}}}"}}],
+        })
+    tasks.append({"name": "Write the outcomes", "ansible.builtin.copy": {
+        "content": "{{ outcomes | to_json }}", "dest": str(tmp / "outcomes.json"), "mode": "0600"},
+        # The test's own output file: not counted as a change the roles made.
+        "check_mode": False, "changed_when": False})
+    play = [{"name": "Bad input", "hosts": "localhost", "connection": "local", "gather_facts": True,
+             "vars": {"outcomes": {}}, "tasks": tasks}]
+    (tmp / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    run = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", "--check",
+                          "-e", f"ansible_python_interpreter={sys.executable}", str(tmp / "play.yml")],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert SECRET not in run.stdout + run.stderr, "a secret from the input was printed"
+    recap = run.stdout.rsplit("PLAY RECAP", 1)[-1]
+    assert "changed=0" in recap, "a case changed something before failing"
+    return json.loads((tmp / "outcomes.json").read_text())
+
+
+@pytest.mark.parametrize("case_id, role, role_vars, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_first_with_a_clear_message(outcomes, case_id, role, role_vars, expected):
+    task, message = outcomes[case_id]
+    assert task, f"{case_id}: the role accepted the input"
+    assert "Validate" in task or "argument" in task.lower(), f"{case_id}: failed late, at {task!r}: {message}"
+    assert expected in " ".join(message.split()), message
