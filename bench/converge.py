@@ -55,7 +55,10 @@ def installed_packages():
     names = set()
     for line in history.splitlines():
         if line.startswith("Commandline:") and " install " in line:
-            names.update(w.split("=")[0] for w in line.split(" install ", 1)[1].split() if not w.startswith("-"))
+            words = line.split(" install ", 1)[1].split()
+            # Skip options and their values (-o APT::Install-Recommends=no).
+            names.update(w.split("=")[0] for i, w in enumerate(words)
+                         if not w.startswith("-") and (i == 0 or words[i - 1] != "-o") and "::" not in w)
     return sorted(names)
 
 
