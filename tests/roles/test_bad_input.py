@@ -38,6 +38,19 @@ CASES = [
     ("certbot-no-email", "certbot", {"certbot_domains": ["shop.example.com"]}, "a contact certbot_email"),
     ("redis-short-password", "redis", {"redis_requirepass": SECRET, "redis_config_command": "CONFIG_abcdef0123456789"},
      "redis_requirepass must be at least 32 characters"),
+    ("redis-acl-user-short-password", "redis",
+     {"redis_requirepass": "x" * 40, "redis_config_command": "CONFIG_abcdef0123456789",
+      "redis_acl_users": [{"name": "app", "password": SECRET, "keys": ["~app:*"], "commands": "+@all"}]},
+     "each redis_acl_users entry needs name (not 'default'), password (32+ characters)"),
+    ("mysql-user-short-password", "mysql", {"mysql_users": [{"name": "shop", "password": SECRET, "database": "shop"}]},
+     "mysql_users entry 'shop' needs a name"),
+    ("backup-nothing-to-back-up", "backup", {}, "backup has nothing to back up"),
+    ("backup-short-restic-password", "backup",
+     {"backup_mysql_databases": ["shop"], "backup_s3_bucket": "prodready-backups", "backup_s3_access_key": "AKIA0",
+      "backup_s3_secret_key": SECRET, "backup_restic_password": SECRET},
+     "backup_restic_password to 24 or more characters (got 18)"),
+    ("backup-bad-retention", "backup", {"backup_mysql_databases": ["shop"], "backup_retention_days": 0},
+     "backup_retention_days must be 1 or more (got 0)"),
 ]
 
 
@@ -72,12 +85,15 @@ def outcomes(tmp_path_factory):
     assert SECRET not in run.stdout + run.stderr, "a secret from the input was printed"
     recap = run.stdout.rsplit("PLAY RECAP", 1)[-1]
     assert "changed=0" in recap, "a case changed something before failing"
-    return json.loads((tmp / "outcomes.json").read_text())
+    return json.loads((tmp / "outcomes.json").read_text()), " ".join(run.stdout.split())
 
 
 @pytest.mark.parametrize("case_id, role, role_vars, expected", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_first_with_a_clear_message(outcomes, case_id, role, role_vars, expected):
-    task, message = outcomes[case_id]
+    results, shown = outcomes
+    task, message = results[case_id]
     assert task, f"{case_id}: the role accepted the input"
     assert "Validate" in task or "argument" in task.lower(), f"{case_id}: failed late, at {task!r}: {message}"
     assert expected in " ".join(message.split()), message
+    # What the user sees: no_log on the failing task would print "censored" instead.
+    assert expected in shown, f"{case_id}: the message is not in the playbook's output (hidden by no_log?)"

@@ -1,0 +1,277 @@
+"""The backup and logrotate roles on a live MariaDB, Redis and nginx, with moto's S3 server on the
+controller: a backup run makes a whole, compressed, checksummed dump locally and an encrypted copy
+in the bucket; restores (local, remote, the playbook) give back every row; retention, the lock and
+a stopped database behave; every rotation file passes logrotate -d and a forced rotation leaves
+each service writing to its new file. Tests run in file order on each host."""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from helpers import run_converge  # noqa: E402
+
+BACKUP_DIR = "/var/backups/prodready"
+RESTORE = Path(__file__).resolve().parents[3] / "playbooks" / "restore.yml"
+# Rows with what breaks naive dump parsing: the tuple separator inside strings, quotes,
+# backslashes, newlines, 4-byte UTF-8. Their count must survive dump, upload and restore.
+MARKER = "prodready-row-marker-7f1c"
+SEED = f"""
+CREATE TABLE IF NOT EXISTS orders (id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(200) NOT NULL,
+  total DECIMAL(10,2) NOT NULL, data BLOB) ENGINE=InnoDB;
+CREATE TABLE IF NOT EXISTS users (id INT PRIMARY KEY, email VARCHAR(190) NOT NULL UNIQUE) ENGINE=InnoDB;
+CREATE TABLE IF NOT EXISTS empty_table (id INT PRIMARY KEY) ENGINE=InnoDB;
+CREATE OR REPLACE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+DELETE FROM orders; DELETE FROM users;
+INSERT INTO orders (note, total, data) SELECT CONCAT('{MARKER} ', seq, ' ),( it''s \\\\ "quoted"\\n😀'),
+  seq * 1.5, UNHEX('00FF2829') FROM seq_1_to_1500;
+INSERT INTO users SELECT seq, CONCAT('user', seq, '@example.com') FROM seq_1_to_25;
+"""
+EXPECTED = {"orders": 1500, "users": 25, "empty_table": 0}
+
+
+def sql(host, statement, database="shop"):
+    return host.check_output(f"mariadb --batch --skip-column-names {database} <<'SQL'\n{statement}\nSQL")
+
+
+def backups(host):
+    out = host.run(f"ls -1 {BACKUP_DIR}").stdout.split()
+    return sorted(d for d in out if d.endswith("Z") and d[:2] == "20")
+
+
+def run_backup(host):
+    return host.run("/usr/local/sbin/prodready-backup")
+
+
+def restore(host, *args):
+    run = host.run("/usr/local/sbin/prodready-restore " + " ".join(args))
+    return run.rc, json.loads(run.stdout)
+
+
+def bucket_objects(prefix):
+    """Every object under the host's prefix in moto's bucket, read from the controller."""
+    import boto3  # from moto[s3]
+    gateway = subprocess.check_output(["docker", "network", "inspect", "bridge", "--format",
+                                       "{{ (index .IPAM.Config 0).Gateway }}"], text=True).strip()
+    s3 = boto3.client("s3", endpoint_url=f"http://{gateway}:9555", region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    listing = s3.list_objects_v2(Bucket="prodready-backups", Prefix=prefix + "/")
+    return {o["Key"]: s3.get_object(Bucket="prodready-backups", Key=o["Key"])["Body"].read()
+            for o in listing.get("Contents", [])}
+
+
+@pytest.fixture(scope="module")
+def seeded(host):
+    sql(host, SEED)
+    host.check_output("REDISCLI_AUTH=\"$(sed -n 's/^REDISCLI_AUTH=//p' /etc/prodready/backup.env | tr -d \"'\")\" "
+                      "redis-cli --no-auth-warning SET session:1 prodready-session")
+    return host
+
+
+def test_backup_run_makes_a_whole_compressed_dump_locally(seeded):
+    host = seeded
+    before = backups(host)
+    run = run_backup(host)
+    assert run.rc == 0, run.stderr[-2000:]
+    after = backups(host)
+    assert len(after) == len(before) + 1
+    folder = f"{BACKUP_DIR}/{after[-1]}"
+    files = host.check_output(f"ls -1 {folder}").split()
+    assert set(files) == {"shop.sql.gz", "shop.manifest.json", "redis.rdb.gz",
+                          "files-srv_shop_shared_uploads.tar.gz", "SHA256SUMS"}
+    assert host.run(f"cd {folder} && sha256sum --check --strict SHA256SUMS").rc == 0
+    assert host.run(f"gzip -t {folder}/shop.sql.gz").rc == 0
+    assert host.check_output(f"gzip -dc {folder}/shop.sql.gz | tail -n 1").startswith("-- Dump completed")
+    manifest = json.loads(host.file(f"{folder}/shop.manifest.json").content_string)
+    assert manifest["tables"] == EXPECTED and manifest["complete"] is True
+    # The dump has the routines/triggers/events switches' output and the view.
+    assert host.run(f"gzip -dc {folder}/shop.sql.gz | grep -q 'VIEW `big_orders`'").rc == 0
+    assert "invoice-1001.txt" in host.check_output(f"tar -tzf {folder}/files-srv_shop_shared_uploads.tar.gz")
+    assert host.check_output(f"gzip -dc {folder}/redis.rdb.gz | head -c 5") == "REDIS"
+    assert not [f for f in host.run(f"ls -A {BACKUP_DIR}").stdout.split() if f.startswith(".partial")]
+    # Only root can read backups: dumps hold every customer's data.
+    assert host.file(BACKUP_DIR).mode == 0o700
+    status = json.loads(host.file("/var/lib/prodready/backup-status.json").content_string)
+    assert status["status"] == "ok" and status["run"] == after[-1]
+
+
+def test_backup_is_in_the_bucket_and_encrypted(host):
+    name = host.backend.get_hostname()
+    snapshots = json.loads(host.check_output(
+        "set -a; . /etc/prodready/backup.env; restic snapshots --json --tag prodready"))
+    assert any(f"run-{backups(host)[-1]}" in s["tags"] for s in snapshots)
+    objects = bucket_objects(name)
+    assert any(k.startswith(f"{name}/snapshots/") for k in objects)
+    assert any(k.startswith(f"{name}/data/") for k in objects)
+    # restic encrypts before upload: no row of the database is readable in the bucket.
+    assert not [k for k, body in objects.items() if MARKER.encode() in body or b"INSERT INTO" in body]
+
+
+def test_restore_drill_from_the_bucket_reports_equal_row_counts(host):
+    rc, result = restore(host, "--drill", "--source", "remote")
+    assert rc == 0 and result["ok"], result
+    [shop] = result["databases"]
+    assert shop["equal"] and shop["restored_rows"] == shop["rows"] == sum(EXPECTED.values()), shop
+    # The scratch database is gone again; the drill is recorded for monitoring.
+    assert not sql(host, "SHOW DATABASES LIKE 'prodready_restore_%'", database="").strip()
+    drill = json.loads(host.file("/var/lib/prodready/restore-drill-status.json").content_string)
+    assert drill["ok"] is True and drill["source"] == "remote"
+
+
+def test_restore_notices_a_dump_that_lost_rows(host):
+    """The comparison can fail: a backup whose dump lost an INSERT is reported, not passed."""
+    latest = backups(host)[-1]
+    host.check_output(f"cp -a {BACKUP_DIR}/{latest} {BACKUP_DIR}/29991231T000000Z && cd {BACKUP_DIR}/29991231T000000Z"
+                      " && gzip -dc shop.sql.gz | grep -v 'INSERT INTO `users`' | gzip > s && mv s shop.sql.gz"
+                      " && sha256sum shop.manifest.json shop.sql.gz redis.rdb.gz files-*.tar.gz > SHA256SUMS")
+    try:
+        rc, result = restore(host, "--backup", "29991231T000000Z")
+        assert rc == 1 and not result["ok"]
+        assert "users: backup recorded 25, restored 0" in result["databases"][0]["differences"]
+    finally:
+        host.run(f"rm -rf {BACKUP_DIR}/29991231T000000Z")
+
+
+def test_restore_playbook_refuses_the_live_database_without_confirmation(host):
+    rows_before = sql(host, "SELECT COUNT(*) FROM orders").strip()
+    rc, out = run_converge(host, RESTORE, restore_hosts="all", restore_database="shop", restore_into="shop")
+    assert rc != 0
+    assert "replaces the live database shop" in " ".join(out.split())
+    assert sql(host, "SELECT COUNT(*) FROM orders").strip() == rows_before
+    rc, out = run_converge(host, RESTORE, restore_hosts="all")
+    assert rc == 0, out[-3000:]
+    assert "1525 of 1525 rows in 3 tables, equal" in " ".join(out.split())
+
+
+def test_confirmed_live_restore_saves_the_current_data_first(host):
+    sql(host, "INSERT INTO users VALUES (9999, 'written-after-the-backup@example.com')")
+    rc, out = run_converge(host, RESTORE, restore_hosts="all", restore_database="shop", restore_into="shop",
+                           restore_confirm="shop")
+    assert rc == 0, out[-3000:]
+    assert sql(host, "SELECT COUNT(*) FROM users").strip() == "25"
+    saved = host.check_output(f"ls -1 {BACKUP_DIR}/pre-restore-shop-*.sql.gz").split()
+    assert saved and "written-after-the-backup" in host.check_output(f"gzip -dc {saved[-1]}")
+    host.run(f"rm -f {BACKUP_DIR}/pre-restore-shop-*.sql.gz")
+
+
+def test_retention_removes_only_backups_past_the_limit(host):
+    old, recent = "20200101T020000Z", "20200102T020000Z"
+    host.check_output(f"mkdir -p {BACKUP_DIR}/{old} {BACKUP_DIR}/{recent} && touch -d '31 days ago' {BACKUP_DIR}/{old}"
+                      f" && touch -d '29 days ago' {BACKUP_DIR}/{recent}")
+    kept = backups(host)
+    assert run_backup(host).rc == 0
+    now = backups(host)
+    assert old not in now
+    assert set(kept) - {old} <= set(now) and recent in now
+    assert f"removed {BACKUP_DIR}/{old}" in host.file("/var/log/prodready/backup.log").content_string
+    host.run(f"rm -rf {BACKUP_DIR}/{recent}")
+
+
+def test_a_second_concurrent_run_is_refused_by_the_lock(host):
+    before = backups(host)
+    holder = host.run("flock /run/lock/prodready-backup.lock sleep 15 >/dev/null 2>&1 & sleep 1; "
+                      "/usr/local/sbin/prodready-backup; echo rc=$?")
+    assert "rc=75" in holder.stdout
+    assert "another backup or restore holds" in holder.stderr
+    assert backups(host) == before
+
+
+def test_a_stopped_database_fails_loudly_and_leaves_no_partial_dump(host):
+    before = backups(host)
+    host.run("rm -f /var/log/prodready/notify.log")
+    host.check_output("systemctl stop mariadb")
+    try:
+        run = run_backup(host)
+    finally:
+        host.check_output("systemctl start mariadb")
+    assert run.rc != 0
+    assert "FAILED at: dump of database shop" in run.stderr
+    assert backups(host) == before
+    assert not [f for f in host.run(f"ls -A {BACKUP_DIR}").stdout.split() if f.startswith(".partial")]
+    assert "failed backup" in host.file("/var/log/prodready/notify.log").content_string
+    assert json.loads(host.file("/var/lib/prodready/backup-status.json").content_string)["status"] == "failed"
+
+
+def test_the_schedule_runs_the_backup(host):
+    if host.ansible.get_variables().get("backup_scheduler", "cron") == "timer":
+        assert host.service("prodready-backup.timer").is_running
+        assert host.service("prodready-restore-drill.timer").is_enabled
+        assert "02:00:00" in host.check_output("systemctl show -p TimersCalendar prodready-backup.timer")
+        before = backups(host)
+        assert host.run("systemctl start prodready-backup.service").rc == 0    # waits: Type=oneshot
+        assert len(backups(host)) == len(before) + 1
+    else:
+        cron = host.file("/etc/cron.d/prodready-backup").content_string
+        assert "0 2 * * * root /usr/local/sbin/prodready-backup" in cron
+        assert "0 4 1 * * root /usr/local/sbin/prodready-restore --drill --source remote" in cron
+        assert host.service("cron").is_running
+    for secret_free in ("/etc/prodready/backup.conf", "/etc/cron.d/prodready-backup"):
+        if host.file(secret_free).exists:
+            assert "prtestsecret" not in host.file(secret_free).content_string
+    assert host.file("/etc/prodready/backup.env").mode == 0o600
+
+
+def test_every_rotation_file_passes_logrotate_debug(host):
+    names = ["nginx", "mariadb", "redis-server", "prodready", "prodready-app-shop"]
+    for name in names:
+        assert "ansible" in host.file(f"/etc/logrotate.d/{name}").content_string.lower(), name
+        run = host.run(f"logrotate --debug /etc/logrotate.d/{name}")
+        assert run.rc == 0 and "error" not in run.stderr.lower(), (name, run.stderr[-1000:])
+    # The whole configuration too: a log rotated by two files is an error there.
+    run = host.run("logrotate --debug /etc/logrotate.conf")
+    assert run.rc == 0 and "error" not in run.stderr.lower(), run.stderr[-1500:]
+    assert host.service("logrotate.timer").is_enabled
+
+
+def test_forced_rotation_keeps_nginx_writing_to_the_new_file(host):
+    host.check_output("curl -s -o /dev/null http://127.0.0.1/before-rotation || python3 -c "
+                      "\"import urllib.request;urllib.request.urlopen('http://127.0.0.1/before-rotation')\" || true")
+    host.check_output("logrotate --force /etc/logrotate.d/nginx")
+    fetch("/after-rotation", host)
+    assert wait_for(lambda: "after-rotation" in host.file("/var/log/nginx/access.log").content_string)
+    assert "after-rotation" not in host.file("/var/log/nginx/access.log.1").content_string
+    assert host.file("/var/log/nginx/access.log").user == "www-data"
+
+
+def test_forced_rotation_keeps_mariadb_writing_its_slow_log(host):
+    host.check_output("logrotate --force /etc/logrotate.d/mariadb")
+    sql(host, "SELECT SLEEP(1.2) AS prodready_slow_probe")
+    assert wait_for(lambda: "prodready_slow_probe" in host.file("/var/log/mysql/slow.log").content_string)
+    assert host.file("/var/log/mysql/slow.log").user == "mysql"
+
+
+def test_forced_rotation_keeps_redis_and_the_backup_log_flowing(host):
+    host.check_output("logrotate --force /etc/logrotate.d/redis-server /etc/logrotate.d/prodready")
+    host.check_output("REDISCLI_AUTH=\"$(sed -n 's/^REDISCLI_AUTH=//p' /etc/prodready/backup.env | tr -d \"'\")\" "
+                      "redis-cli --no-auth-warning BGSAVE")
+    assert wait_for(lambda: "Background saving" in host.file("/var/log/redis/redis-server.log").content_string)
+    assert run_backup(host).rc == 0
+    assert "complete" in host.file("/var/log/prodready/backup.log").content_string
+
+
+def test_forced_rotation_of_an_app_log_without_a_reopen_signal(host):
+    """No postrotate given: copytruncate, so a writer holding the file open keeps writing to it."""
+    log = "/srv/shop/shared/log/app.log"
+    host.check_output(f"su -s /bin/sh www-data -c 'exec 3>>{log}; for i in $(seq 1 40); do echo line-$i >&3;"
+                      " sleep 0.25; done' >/dev/null 2>&1 &")
+    time.sleep(2)
+    host.check_output("logrotate --force /etc/logrotate.d/prodready-app-shop")
+    time.sleep(4)
+    assert host.file(log + ".1").exists
+    assert "line-" in host.file(log).content_string
+
+
+def fetch(path, host):
+    host.run(f"python3 -c \"import urllib.request;urllib.request.urlopen('http://127.0.0.1{path}')\"")
+
+
+def wait_for(check, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
