@@ -48,7 +48,7 @@ CASES = [
     ("backup-short-restic-password", "backup",
      {"backup_mysql_databases": ["shop"], "backup_s3_bucket": "prodready-backups", "backup_s3_access_key": "AKIA0",
       "backup_s3_secret_key": SECRET, "backup_restic_password": SECRET},
-     "backup_restic_password to 24 or more characters (got 18)"),
+     "backup_restic_password to 24 or more characters (got 18;"),
     ("backup-bad-retention", "backup", {"backup_mysql_databases": ["shop"], "backup_retention_days": 0},
      "backup_retention_days must be 1 or more (got 0)"),
 ]
@@ -69,7 +69,9 @@ def outcomes(tmp_path_factory):
                           "outcomes": f"{{{{ outcomes | combine({{'{case_id}': ['', 'no error']}}) }}}}"}}],
             "rescue": [{"name": "Record the failure", "ansible.builtin.set_fact": {
                 "outcomes": f"{{{{ outcomes | combine({{'{case_id}': [ansible_failed_task.name, "
-                            f"ansible_failed_result.msg | default('')]}}) }}}}"}}],
+                            f"ansible_failed_result.msg | default('') ~ ' ' ~ (ansible_failed_result.results"
+                            f" | default([]) | selectattr('failed', 'defined') | selectattr('failed')"
+                            f" | map(attribute='msg') | join(' '))]}}) }}}}"}}],
         })
     tasks.append({"name": "Write the outcomes", "ansible.builtin.copy": {
         "content": "{{ outcomes | to_json }}", "dest": str(tmp / "outcomes.json"), "mode": "0600"},
