@@ -1,14 +1,22 @@
-"""pytest plugin: with pytest-xdist's `--dist loadgroup`, every test of one platform goes to the
-same worker, in file order, so the platforms are verified side by side while each one's tests
-(some redeploy the host) still run one after another."""
-import pytest
+"""pytest plugin: pytest-xdist sends all of one platform's tests to the same worker, in file
+order, so the platforms are verified side by side while each one's tests (some redeploy or
+restart services on the host) still run one after another.
+
+A scheduler rather than `--dist loadgroup` markers: xdist 3.8 marks groups by rewriting
+item._nodeid, which pytest 9 no longer reads."""
+import re
+
+from xdist.scheduler import LoadScopeScheduling
+
+# testinfra's ids: test_x[ansible://debian12] or test_x[ansible://debian13-shop] (more parameters).
+HOST = re.compile(r"\[\w+://([^\]-]+)")
 
 
-# tryfirst: xdist reads the groups in its own pytest_collection_modifyitems.
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    for item in items:
-        spec = getattr(item, "callspec", None)
-        host = spec.params.get("_testinfra_host") if spec else None
-        if host:
-            item.add_marker(pytest.mark.xdist_group(name=str(host).split("://")[-1]))
+class HostScheduling(LoadScopeScheduling):
+    def _split_scope(self, nodeid):
+        match = HOST.search(nodeid)
+        return match.group(1) if match else nodeid.rsplit("::", 1)[0]
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return HostScheduling(config, log)

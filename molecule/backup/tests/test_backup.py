@@ -125,11 +125,12 @@ def test_restore_notices_a_dump_that_lost_rows(host):
     """The comparison can fail: a backup whose dump lost an INSERT is reported, not passed."""
     latest = backups(host)[-1]
     host.check_output(f"cp -a {BACKUP_DIR}/{latest} {BACKUP_DIR}/29991231T000000Z && cd {BACKUP_DIR}/29991231T000000Z"
-                      " && gzip -dc shop.sql.gz | grep -v 'INSERT INTO `users`' | gzip > s && mv s shop.sql.gz"
+                      " && gzip -dc shop.sql.gz | awk '/^INSERT INTO `users`/ {skip=1} !skip {print} skip && /;$/ {skip=0}'"
+                      " | gzip > s && mv s shop.sql.gz"
                       " && sha256sum shop.manifest.json shop.sql.gz redis.rdb.gz files-*.tar.gz > SHA256SUMS")
     try:
         rc, result = restore(host, "--backup", "29991231T000000Z")
-        assert rc == 1 and not result["ok"]
+        assert rc == 1 and not result["ok"] and result["databases"], result
         assert "users: backup recorded 25, restored 0" in result["databases"][0]["differences"]
     finally:
         host.run(f"rm -rf {BACKUP_DIR}/29991231T000000Z")
@@ -172,11 +173,13 @@ def test_retention_removes_only_backups_past_the_limit(host):
 
 def test_a_second_concurrent_run_is_refused_by_the_lock(host):
     before = backups(host)
-    holder = host.run("flock /run/lock/prodready-backup.lock sleep 15 >/dev/null 2>&1 & sleep 1; "
+    holder = host.run("flock /run/lock/prodready-backup.lock sleep 6 >/dev/null 2>&1 & sleep 1; "
                       "/usr/local/sbin/prodready-backup; echo rc=$?")
     assert "rc=75" in holder.stdout
     assert "another backup or restore holds" in holder.stderr
     assert backups(host) == before
+    # When the holder is done, the lock is free again and a run goes ahead.
+    assert host.run("flock -w 30 /run/lock/prodready-backup.lock true").rc == 0
 
 
 def test_a_stopped_database_fails_loudly_and_leaves_no_partial_dump(host):
@@ -219,20 +222,21 @@ def test_every_rotation_file_passes_logrotate_debug(host):
     for name in names:
         assert "ansible" in host.file(f"/etc/logrotate.d/{name}").content_string.lower(), name
         run = host.run(f"logrotate --debug /etc/logrotate.d/{name}")
-        assert run.rc == 0 and "error" not in run.stderr.lower(), (name, run.stderr[-1000:])
+        assert run.rc == 0 and not errors(run.stderr), (name, errors(run.stderr))
     # The whole configuration too: a log rotated by two files is an error there.
     run = host.run("logrotate --debug /etc/logrotate.conf")
-    assert run.rc == 0 and "error" not in run.stderr.lower(), run.stderr[-1500:]
+    assert run.rc == 0 and not errors(run.stderr), errors(run.stderr)
     assert host.service("logrotate.timer").is_enabled
 
 
 def test_forced_rotation_keeps_nginx_writing_to_the_new_file(host):
-    host.check_output("curl -s -o /dev/null http://127.0.0.1/before-rotation || python3 -c "
-                      "\"import urllib.request;urllib.request.urlopen('http://127.0.0.1/before-rotation')\" || true")
+    tag = f"rotation-{time.time_ns()}"
+    fetch(f"/before-{tag}", host)
     host.check_output("logrotate --force /etc/logrotate.d/nginx")
-    fetch("/after-rotation", host)
-    assert wait_for(lambda: "after-rotation" in host.file("/var/log/nginx/access.log").content_string)
-    assert "after-rotation" not in host.file("/var/log/nginx/access.log.1").content_string
+    fetch(f"/after-{tag}", host)
+    assert wait_for(lambda: f"after-{tag}" in host.file("/var/log/nginx/access.log").content_string)
+    assert f"before-{tag}" in host.file("/var/log/nginx/access.log.1").content_string
+    assert f"after-{tag}" not in host.file("/var/log/nginx/access.log.1").content_string
     assert host.file("/var/log/nginx/access.log").user == "www-data"
 
 
@@ -262,6 +266,11 @@ def test_forced_rotation_of_an_app_log_without_a_reopen_signal(host):
     time.sleep(4)
     assert host.file(log + ".1").exists
     assert "line-" in host.file(log).content_string
+
+
+def errors(logrotate_output):
+    """logrotate's error lines ("error: ..."); its debug output names error.log files too."""
+    return [line for line in logrotate_output.splitlines() if line.startswith("error:")]
 
 
 def fetch(path, host):
