@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Bounded request loop against app instances, as a load balancer sends them.
 
-Round-robin over the ports; a refused connection moves on to the next instance (what nginx's
-proxy_next_upstream does), so a request fails only if no instance answers or one answers an error.
+Round-robin over the ports. A connection refused, or reset before any response (an instance
+stopping with requests still in its accept queue), moves on to the next instance: what nginx's
+`proxy_next_upstream error` does for a GET. A request fails only if no instance answers or one
+answers an error. Both kinds of move are counted.
 Runs until STOP_FILE exists (or the time limit), then writes counts to OUT as JSON.
 usage: loadloop.py OUT STOP_FILE LIMIT_SECONDS PORT...
 """
@@ -14,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 out, stop, limit, ports = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
-result = {"requests": 0, "ok": 0, "failed": 0, "moved_on": 0, "errors": [], "releases": {}}
+result = {"requests": 0, "ok": 0, "failed": 0, "moved_on": 0, "reset_moved_on": 0, "errors": [], "releases": {}}
 deadline, turn = time.monotonic() + limit, 0
 while not stop.exists() and time.monotonic() < deadline:
     answered = False
@@ -34,8 +36,9 @@ while not stop.exists() and time.monotonic() < deadline:
             break
         except (ConnectionError, urllib.error.URLError) as err:
             reason = getattr(err, "reason", err)
-            if isinstance(reason, ConnectionRefusedError):
+            if isinstance(reason, (ConnectionRefusedError, ConnectionResetError)):
                 result["moved_on"] += 1
+                result["reset_moved_on"] += isinstance(reason, ConnectionResetError)
                 continue
             result["errors"].append(f"{port}: {reason!r}")
             answered = True
