@@ -42,6 +42,12 @@ def backups(host):
     return sorted(d for d in out if d.endswith("Z") and d[:2] == "20")
 
 
+def redis(host, command):
+    """redis-cli with the password from the backup's secrets file (never on a command line)."""
+    return host.check_output("REDISCLI_AUTH=\"$(sed -n 's/^REDISCLI_AUTH=//p' /etc/prodready/backup.env | tr -d \"'\")\" "
+                             f"redis-cli --no-auth-warning {command}")
+
+
 def run_backup(host):
     return host.run("/usr/local/sbin/prodready-backup")
 
@@ -66,8 +72,7 @@ def bucket_objects(prefix):
 @pytest.fixture(scope="module")
 def seeded(host):
     sql(host, SEED)
-    host.check_output("REDISCLI_AUTH=\"$(sed -n 's/^REDISCLI_AUTH=//p' /etc/prodready/backup.env | tr -d \"'\")\" "
-                      "redis-cli --no-auth-warning SET session:1 prodready-session")
+    redis(host, "SET session:1 prodready-session")
     return host
 
 
@@ -249,8 +254,7 @@ def test_forced_rotation_keeps_mariadb_writing_its_slow_log(host):
 
 def test_forced_rotation_keeps_redis_and_the_backup_log_flowing(host):
     host.check_output("logrotate --force /etc/logrotate.d/redis-server /etc/logrotate.d/prodready")
-    host.check_output("REDISCLI_AUTH=\"$(sed -n 's/^REDISCLI_AUTH=//p' /etc/prodready/backup.env | tr -d \"'\")\" "
-                      "redis-cli --no-auth-warning BGSAVE")
+    redis(host, "BGSAVE")
     assert wait_for(lambda: "Background saving" in host.file("/var/log/redis/redis-server.log").content_string)
     assert run_backup(host).rc == 0
     assert "complete" in host.file("/var/log/prodready/backup.log").content_string
