@@ -1,69 +1,215 @@
 """The security role, from inside and from other hosts on the network: sshd's effective settings,
-key login works and password/root logins are refused (a real SSH client on another host), the
-database and cache ports answer the app host only while 443 answers anyone, fail2ban watches sshd.
-WIP: written, not yet run."""
+key login works while password and root logins are refused (a real SSH client on another host), a
+config sshd rejects never goes live, the database and cache ports answer the app host only while 443
+answers anyone, the rules come back when loaded at boot, fail2ban bans a brute-forcer and the SSH
+rate limit drops a flood.
+
+debian13 is the db/cache host being protected, debian12 the app host, outside a host in no group
+(never converged). Each host's tests run in file order on one worker (molecule/shared/xdist_hosts.py)."""
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import testinfra
 
-SSH_OPTS = "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from helpers import run_converge  # noqa: E402
+
+CONVERGE = Path(__file__).resolve().parent.parent / "converge.yml"
+SSH_OPTS = ("-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            "-o ConnectTimeout=5 -o LogLevel=ERROR")
+DROPIN = "/etc/ssh/sshd_config.d/00-prodready.conf"
 
 
-def other(name):
-    return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
+def address(container):
+    """A container's address on the test network, as the other containers reach it."""
+    return subprocess.check_output(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
+        text=True).strip()
 
 
 @pytest.fixture(scope="module")
 def db_ip():
-    return other("debian13").ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+    return address("debian13")
 
 
-def connects(host, ip, port):
-    script = f"import socket; s=socket.socket(); s.settimeout(3); s.connect(('{ip}', {port})); print('open')"
-    return host.run(f"python3 -c \"{script}\"").stdout.strip() == "open"
+@pytest.fixture(scope="module")
+def app_ip():
+    return address("debian12")
 
 
-def test_sshd_effective_settings(host):
-    if host.backend.get_hostname() == "outside":
+@pytest.fixture()
+def name(host):
+    return host.backend.get_hostname()
+
+
+def connects(host, ip, port, timeout=3):
+    """Whether a TCP connection from `host` to ip:port is accepted within `timeout` seconds."""
+    script = f"import socket; s=socket.socket(); s.settimeout({timeout}); s.connect(('{ip}', {port})); print('open')"
+    return host.run(f"python3 -c {shlex.quote(script)}").stdout.strip() == "open"
+
+
+def ssh(host, target, command, *opts):
+    return host.run(f"ssh {SSH_OPTS} {' '.join(opts)} {target} {shlex.quote(command)}")
+
+
+def sshd_effective(host):
+    return dict(line.split(" ", 1) for line in host.check_output("sshd -T").splitlines() if " " in line)
+
+
+def test_sshd_effective_settings(host, name):
+    if name == "outside":
         pytest.skip("not converged")
-    effective = dict(line.split(" ", 1) for line in host.check_output("sshd -T").splitlines() if " " in line)
+    effective = sshd_effective(host)
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitrootlogin"] == "no"
+    assert effective["authenticationmethods"] == "publickey"
     assert effective["maxauthtries"] == "3"
     assert effective["allowgroups"] == "sshusers"
-    assert "diffie-hellman-group14-sha1" not in effective["kexalgorithms"]
+    assert effective["clientaliveinterval"] == "300" and effective["clientalivecountmax"] == "2"
+    assert effective["x11forwarding"] == "no" and effective["allowtcpforwarding"] == "no"
+    assert effective["banner"] == "/etc/issue.net"
+    for weak in ("sha1", "ecdh-sha2-nistp"):
+        assert weak not in effective["kexalgorithms"]
     assert "cbc" not in effective["ciphers"]
+    assert all("etm" in mac for mac in effective["macs"].split(","))
+    # The running daemon uses it too, not only the file: it offers no password method (below) and
+    # its listener was reloaded after the drop-in was written.
+    assert host.service("ssh").is_running and host.service("ssh").is_enabled
 
 
-def test_key_login_works_and_password_and_root_do_not(host, db_ip):
-    if host.backend.get_hostname() != "debian12":
-        pytest.skip("the client is the app host")
-    assert host.check_output(f"ssh {SSH_OPTS} -i /root/deploy_ed25519 deploy@{db_ip} id -un") == "deploy"
-    password = host.run(f"ssh {SSH_OPTS} -o PreferredAuthentications=password,keyboard-interactive deploy@{db_ip} true")
-    assert password.rc != 0 and "Permission denied (publickey)" in password.stderr
-    root = host.run(f"ssh {SSH_OPTS} -i /root/deploy_ed25519 root@{db_ip} true")
-    assert root.rc != 0 and "Permission denied" in root.stderr
-    assert host.check_output(f"ssh {SSH_OPTS} -i /root/deploy_ed25519 deploy@{db_ip} sudo -n id -u") == "0"
+def test_key_login_works_and_password_and_root_logins_do_not(host, name, db_ip):
+    if name != "debian12":
+        pytest.skip("the SSH client is the app host")
+    key = "-i /root/deploy_ed25519"
+    assert ssh(host, f"deploy@{db_ip}", "id -un", key).stdout.strip() == "deploy"
+    password = ssh(host, f"deploy@{db_ip}", "true", "-o PreferredAuthentications=password,keyboard-interactive")
+    # The server offers public keys only: no password prompt is ever reached.
+    assert password.rc == 255 and "Permission denied (publickey)" in password.stderr, password.stderr
+    root = ssh(host, f"root@{db_ip}", "true", key)
+    assert root.rc == 255 and "Permission denied" in root.stderr, root.stderr
+    # sudo without a password, core dumps off and the no-world-access umask for the login session
+    # (pam_umask gives a user in their own private group 007 from UMASK 027).
+    assert ssh(host, f"deploy@{db_ip}", "sudo -n id -u; ulimit -Hc; umask", key).stdout.split() == ["0", "0", "0007"]
 
 
-def test_private_ports_answer_the_app_host_only(host, db_ip):
-    name = host.backend.get_hostname()
+def test_a_config_sshd_rejects_is_put_back_and_never_loaded(host, name):
+    if name != "debian13":
+        pytest.skip("one host is enough")
+    before = host.file(DROPIN).content_string
+    rc, out = run_converge(host, CONVERGE, security_ssh_ciphers=["no-such-cipher@example.com"])
+    assert rc != 0
+    assert "sshd rejected the configuration (the previous one is back, sshd was not reloaded)" in out
+    assert host.file(DROPIN).content_string == before
+    assert host.run("sshd -t").rc == 0
+    assert "no-such-cipher" not in sshd_effective(host)["ciphers"]
+    assert host.service("ssh").is_running
+
+
+def test_private_ports_answer_the_app_host_only(host, name, db_ip):
     if name == "debian13":
         pytest.skip("the firewalled host")
     for port in (3306, 6379):
         assert connects(host, db_ip, port) is (name == "debian12"), (name, port)
-    assert connects(host, db_ip, 443)
+    assert connects(host, db_ip, 443), name
+    assert connects(host, db_ip, 22), name
 
 
-def test_rules_are_loaded_and_persist(host):
-    if host.backend.get_hostname() == "outside":
-        pytest.skip("not converged")
-    assert "table inet prodready" in host.check_output("nft list tables")
+def test_app_instances_answer_the_load_balancer_only(host, name, app_ip):
+    if name == "debian12":
+        pytest.skip("the app host")
+    assert connects(host, app_ip, 3000) is (name == "debian13"), name
+    assert connects(host, app_ip, 80), name
+
+
+def test_loopback_reaches_the_private_ports(host, name):
+    if name != "debian13":
+        pytest.skip("the firewalled host")
+    for port in (3306, 6379):
+        assert connects(host, "127.0.0.1", port), port
+
+
+def test_the_rules_come_back_as_at_boot(host, name):
+    if name != "debian13":
+        pytest.skip("the firewalled host")
+    # Another program's table (fail2ban and Docker keep their own): a restart must leave it.
+    host.check_output("nft add table inet someone_else")
+    host.check_output("nft delete table inet prodready")
+    assert "prodready" not in host.check_output("nft list tables")
+    # What boot runs: nftables.service loads /etc/nftables.conf. Its stop removes our table only
+    # (Debian's unit would flush every table: fail2ban's bans with it).
     assert host.service("nftables").is_enabled
-    assert "policy drop" in host.check_output("nft list chain inet prodready input")
+    host.check_output("systemctl restart nftables")
+    assert "table inet someone_else" in host.check_output("nft list tables")
+    host.check_output("nft delete table inet someone_else")
+    chain = host.check_output("nft list chain inet prodready input")
+    assert "policy drop" in chain and "@private4 tcp dport { 3306, 6379 } accept" in chain
+    # A second load replaces the table, it does not add a copy of each rule.
+    host.check_output("nft -f /etc/nftables.conf")
+    assert host.check_output("nft list chain inet prodready input").count("tcp dport 443 accept") == 1
 
 
-def test_fail2ban_watches_sshd(host):
-    if host.backend.get_hostname() == "outside":
+def test_fail2ban_bans_a_brute_forcer(host, name, db_ip):
+    if name != "outside":
+        pytest.skip("the attacker is the host outside the groups")
+    db = testinfra.get_host("docker://debian13")
+    me = host.check_output("hostname -I").split()[0]
+    try:
+        for attempt in range(6):
+            ssh(host, f"nosuchuser{attempt}@{db_ip}", "true", "-o PreferredAuthentications=publickey")
+        for _ in range(30):
+            if me in db.check_output("fail2ban-client status sshd"):
+                break
+            time.sleep(1)
+        assert me in db.check_output("fail2ban-client status sshd")
+        assert not connects(host, db_ip, 22)
+        assert connects(host, db_ip, 443)  # the ban covers SSH, not the site
+    finally:
+        db.run(f"fail2ban-client set sshd unbanip {me}")
+    assert connects(host, db_ip, 22)
+
+
+def test_fail2ban_bans_a_client_nginx_keeps_rate_limiting(host, name, app_ip):
+    if name != "outside":
+        pytest.skip("the flood comes from the host outside the groups")
+    app = testinfra.get_host("docker://debian12")
+    me = host.check_output("hostname -I").split()[0]
+    flood = ("import urllib.request, urllib.error\n"
+             "for _ in range(25):\n"
+             "    try: urllib.request.urlopen('http://%s/', timeout=3)\n"
+             "    except Exception: pass\n" % app_ip)
+    try:
+        host.run(f"python3 -c {shlex.quote(flood)}")
+        for _ in range(30):
+            if me in app.check_output("fail2ban-client status nginx-limit-req"):
+                break
+            time.sleep(1)
+        assert me in app.check_output("fail2ban-client status nginx-limit-req")
+        assert not connects(host, app_ip, 80)
+        assert connects(host, app_ip, 22)  # banned from the site, not from SSH
+    finally:
+        app.run(f"fail2ban-client set nginx-limit-req unbanip {me}")
+    assert connects(host, app_ip, 80)
+
+
+def test_ssh_rate_limit_drops_a_flood_from_one_source(host, name, db_ip):
+    if name != "outside":
+        pytest.skip("the flood comes from the host outside the groups")
+    results = [connects(host, db_ip, 22, timeout=1) for _ in range(20)]
+    # 10/minute with a burst of 10: the first ones pass, the rest of the minute's flood is dropped.
+    assert results[0] and not all(results), results
+    assert results.count(True) <= 12, results
+
+
+def test_fail2ban_watches_sshd(host, name):
+    if name == "outside":
         pytest.skip("not converged")
-    assert "sshd" in host.check_output("fail2ban-client status")
+    jails = host.check_output("fail2ban-client status")
+    assert "sshd" in jails
+    assert ("nginx-limit-req" in jails) is (name == "debian12")  # where nginx runs
+    assert host.check_output("fail2ban-client get sshd maxretry").strip() == "5"
+    assert host.check_output("fail2ban-client get sshd actions").splitlines()[-1] == "nftables-multiport"
