@@ -12,6 +12,7 @@ from repo import ROOT
 
 GOOD_APP = {"app_name": "shop", "app_artifact": str(ROOT / "roles/app/README.md.tar.gz")}
 SECRET = "prtestsecret-short"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample test@example"
 # (id, role, vars, expected words in the message)
 CASES = [
     ("app-missing-name", "app", {"app_artifact": "x.tar.gz"}, "app_name"),
@@ -49,6 +50,15 @@ CASES = [
      {"backup_mysql_databases": ["shop"], "backup_s3_bucket": "prodready-backups", "backup_s3_access_key": "AKIA0",
       "backup_s3_secret_key": SECRET, "backup_restic_password": SECRET},
      "backup_restic_password to 24 or more characters (got 18;"),
+    ("security-no-keys", "security", {}, "security_deploy_keys must list the public keys of deploy"),
+    ("security-not-a-key", "security", {"security_deploy_keys": ["hunter2"]},
+     "lines like 'ssh-ed25519 AAAA... you@laptop'; got 1 entries, not all of them keys"),
+    ("security-root-would-be-locked-out", "security",
+     {"security_deploy_keys": [KEY], "ansible_user": "root", "ansible_connection": "ssh"},
+     "This run logs in to localhost as 'root', which the new sshd config does not let in"),
+    ("security-host-name-as-source", "security",
+     {"security_deploy_keys": [KEY], "security_firewall_private_sources": ["app1.internal"]},
+     "firewall sources as addresses or CIDRs, not host names (got ['app1.internal'])"),
     ("backup-bad-retention", "backup", {"backup_mysql_databases": ["shop"], "backup_retention_days": 0},
      "backup_retention_days must be 1 or more (got 0)"),
 ]

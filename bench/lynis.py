@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Lynis's hardening index of a stock Debian host and of one the collection provisioned.
+
+Starts two containers from the harness image (systemd as PID 1, NET_ADMIN for nftables):
+  stock        openssh-server installed, as a new VPS comes, nothing else done;
+  provisioned  the common and security roles applied (ansible-playbook over the docker connection).
+Then installs Debian's lynis in both, runs `lynis audit system --quick`, and prints each hardening
+index and the warnings and suggestions only the stock host gets. Writes bench/results/lynis.json.
+
+    .venv/bin/python bench/lynis.py [13|12]        (default 13; needs `make setup` first)
+
+Lynis inside a container scores some kernel and boot tests the host owns (sysctls it cannot
+write, no boot loader, no separate partitions), the same way for both, so the difference between
+the two figures is what the roles changed.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = os.environ.get("PRODREADY_CACHE", "/var/cache/prodready")
+FLAGS = ["--cap-add=SYS_ADMIN", "--cap-add=SYS_PTRACE", "--cap-add=NET_ADMIN",
+         "--security-opt=seccomp=unconfined", "--security-opt=apparmor=unconfined", "--cgroupns=host",
+         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs=/run", "--tmpfs=/run/lock"]
+PLAYBOOK = """
+- hosts: all
+  gather_facts: true
+  vars:
+    security_deploy_keys: ["{{ lookup('file', key) }}"]
+  roles:
+    - prodready.vps.common
+    - prodready.vps.security
+"""
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def start(name, release):
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    sh("docker", "run", "-d", "--name", name, "--hostname", name, "--label", "prodready.harness=1", *FLAGS,
+       "-v", f"{CACHE}/apt/debian{release}:/var/cache/apt/archives:rw",
+       f"prodready/debian:{release}", "/lib/systemd/systemd")
+    for _ in range(60):
+        state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(1)
+    sys.exit(f"{name}: systemd did not come up")
+
+
+def apt_install(name, *packages):
+    sh("docker", "exec", "-e", "DEBIAN_FRONTEND=noninteractive", name, "sh", "-c",
+       f"apt-get update -qq && apt-get install -y -qq {' '.join(packages)} >/dev/null")
+
+
+def audit(name):
+    """(hardening index, warnings, suggestions) of `lynis audit system` on the container."""
+    subprocess.run(["docker", "exec", name, "lynis", "audit", "system", "--quick", "--no-colors"],
+                   capture_output=True, text=True, check=False)
+    report = sh("docker", "exec", name, "cat", "/var/log/lynis-report.dat")
+    index = int(re.search(r"^hardening_index=(\d+)$", report, re.M).group(1))
+    warnings = sorted({line.split("=", 1)[1].split("|")[0] for line in report.splitlines()
+                       if line.startswith("warning[]=")})
+    suggestions = sorted({line.split("=", 1)[1].split("|")[0] for line in report.splitlines()
+                          if line.startswith("suggestion[]=")})
+    return index, warnings, suggestions
+
+
+def main():
+    release = sys.argv[1] if len(sys.argv) > 1 else "13"
+    stock, provisioned = f"prodready-bench-lynis-stock{release}", f"prodready-bench-lynis-prov{release}"
+    try:
+        start(stock, release)
+        start(provisioned, release)
+        # One after the other: the containers share the harness's package cache (and its lock).
+        apt_install(stock, "openssh-server", "lynis")
+        apt_install(provisioned, "lynis")
+        with tempfile.TemporaryDirectory() as tmp:
+            key = Path(tmp) / "id_ed25519"
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+            (Path(tmp) / "site.yml").write_text(PLAYBOOK)
+            (Path(tmp) / "hosts").write_text(f"{provisioned} ansible_connection=community.docker.docker\n")
+            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1")
+            t0 = time.monotonic()
+            run = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(Path(tmp) / "hosts"),
+                                  str(Path(tmp) / "site.yml"), "-e", f"key={key}.pub"],
+                                 capture_output=True, text=True, env=env, check=False)
+            if run.returncode != 0:
+                sys.exit(run.stdout[-3000:] + run.stderr[-2000:])
+            converge = time.monotonic() - t0
+        before, after = audit(stock), audit(provisioned)
+    finally:
+        for name in (stock, provisioned):
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    result = {
+        "debian": release,
+        "lynis_hardening_index": {"stock": before[0], "provisioned": after[0]},
+        "warnings": {"stock": len(before[1]), "provisioned": len(after[1])},
+        "suggestions": {"stock": len(before[2]), "provisioned": len(after[2])},
+        "fixed": sorted(set(before[1] + before[2]) - set(after[1] + after[2])),
+        "remaining_warnings": after[1],
+        "common_and_security_converge_seconds": round(converge),
+    }
+    out = ROOT / "bench/results/lynis.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"Debian {release}: Lynis hardening index {before[0]} stock -> {after[0]} provisioned")
+    print(f"warnings {len(before[1])} -> {len(after[1])}, suggestions {len(before[2])} -> {len(after[2])}")
+    print(f"fixed by the roles: {', '.join(result['fixed'])}")
+    print(f"warnings left: {', '.join(after[1]) or 'none'}")
+    print(f"(common + security converged in {converge:.0f} s; details in {out.relative_to(ROOT)})")
+
+
+if __name__ == "__main__":
+    main()
