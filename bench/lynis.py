@@ -107,6 +107,7 @@ def main():
         "suggestions": {"stock": len(before[2]), "provisioned": len(after[2])},
         "fixed": sorted(set(before[1] + before[2]) - set(after[1] + after[2])),
         "remaining_warnings": after[1],
+        "remaining_suggestions": after[2],
         "common_and_security_converge_seconds": round(converge),
     }
     out = ROOT / "bench/results/lynis.json"
