@@ -5,7 +5,7 @@ Starts two containers from the harness image (systemd as PID 1, NET_ADMIN for nf
   stock        openssh-server installed, as a new VPS comes, nothing else done;
   provisioned  the common and security roles applied (ansible-playbook over the docker connection).
 Then installs Debian's lynis in both, runs `lynis audit system --quick`, and prints each hardening
-index and the warnings and suggestions only the stock host gets. Writes bench/results/lynis.json.
+index and the warnings and suggestions only the stock host gets. Writes bench/results/lynis-debianN.json.
 
     .venv/bin/python bench/lynis.py [13|12]        (default 13; needs `make setup` first)
 
@@ -110,7 +110,7 @@ def main():
         "remaining_suggestions": after[2],
         "common_and_security_converge_seconds": round(converge),
     }
-    out = ROOT / "bench/results/lynis.json"
+    out = ROOT / f"bench/results/lynis-debian{release}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"Debian {release}: Lynis hardening index {before[0]} stock -> {after[0]} provisioned")
