@@ -6,6 +6,7 @@ rate limit drops a flood.
 
 debian13 is the db/cache host being protected, debian12 the app host, outside a host in no group
 (never converged). Each host's tests run in file order on one worker (molecule/shared/xdist_hosts.py)."""
+import contextlib
 import shlex
 import subprocess
 import sys
@@ -153,46 +154,45 @@ def test_the_rules_come_back_as_at_boot(host, name):
     assert host.check_output("nft list chain inet prodready input").count("tcp dport 443 accept") == 1
 
 
+@contextlib.contextmanager
+def banned(server_name, jail, attacker):
+    """Yields once fail2ban on server_name has banned the attacker's address in the jail (it
+    fails the test if that takes over 30 s); unbans it afterwards, whatever happened."""
+    server = testinfra.get_host(f"docker://{server_name}")
+    source_ip = attacker.check_output("hostname -I").split()[0]
+    try:
+        for _ in range(30):
+            if source_ip in server.check_output(f"fail2ban-client status {jail}"):
+                break
+            time.sleep(1)
+        assert source_ip in server.check_output(f"fail2ban-client status {jail}"), f"{jail} banned nobody"
+        yield
+    finally:
+        server.run(f"fail2ban-client set {jail} unbanip {source_ip}")
+
+
 def test_fail2ban_bans_a_brute_forcer(host, name, db_ip):
     if name != "outside":
         pytest.skip("the attacker is the host outside the groups")
-    db = testinfra.get_host("docker://debian13")
-    me = host.check_output("hostname -I").split()[0]
-    try:
-        for attempt in range(6):
-            ssh(host, f"nosuchuser{attempt}@{db_ip}", "true", "-o PreferredAuthentications=publickey")
-        for _ in range(30):
-            if me in db.check_output("fail2ban-client status sshd"):
-                break
-            time.sleep(1)
-        assert me in db.check_output("fail2ban-client status sshd")
+    for attempt in range(6):
+        ssh(host, f"nosuchuser{attempt}@{db_ip}", "true", "-o PreferredAuthentications=publickey")
+    with banned("debian13", "sshd", host):
         assert not connects(host, db_ip, 22)
         assert connects(host, db_ip, 443)  # the ban covers SSH, not the site
-    finally:
-        db.run(f"fail2ban-client set sshd unbanip {me}")
     assert connects(host, db_ip, 22)
 
 
 def test_fail2ban_bans_a_client_nginx_keeps_rate_limiting(host, name, app_ip):
     if name != "outside":
         pytest.skip("the flood comes from the host outside the groups")
-    app = testinfra.get_host("docker://debian12")
-    me = host.check_output("hostname -I").split()[0]
     flood = ("import urllib.request, urllib.error\n"
              "for _ in range(25):\n"
              "    try: urllib.request.urlopen('http://%s/', timeout=3)\n"
              "    except Exception: pass\n" % app_ip)
-    try:
-        host.run(f"python3 -c {shlex.quote(flood)}")
-        for _ in range(30):
-            if me in app.check_output("fail2ban-client status nginx-limit-req"):
-                break
-            time.sleep(1)
-        assert me in app.check_output("fail2ban-client status nginx-limit-req")
+    host.run(f"python3 -c {shlex.quote(flood)}")
+    with banned("debian12", "nginx-limit-req", host):
         assert not connects(host, app_ip, 80)
         assert connects(host, app_ip, 22)  # banned from the site, not from SSH
-    finally:
-        app.run(f"fail2ban-client set nginx-limit-req unbanip {me}")
     assert connects(host, app_ip, 80)
 
 
