@@ -35,3 +35,32 @@ def test_a_cut_off_dump_is_not_complete():
     dump = "CREATE TABLE `t` (\n  `id` int\n);\nINSERT INTO `t` VALUES\n(1,'a'),\n(2,"
     result = manifest(dump)
     assert result["complete"] is False and result["tables"] == {"t": 2}
+
+
+PG_DUMP = """--
+-- PostgreSQL database dump
+--
+CREATE TABLE public.orders (
+    id integer NOT NULL,
+    note text
+);
+CREATE TABLE public."Empty Table" (
+    id integer
+);
+COPY public.orders (id, note) FROM stdin;
+1	a line with \\. and (parens), 'quotes'
+2	tab\\tescaped
+3	\\N
+\\.
+"""
+
+
+def test_pg_dump_copy_rows_and_trailer():
+    result = manifest(PG_DUMP + "\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict kfW7pPw5o16\n\n")
+    assert result["tables"] == {"public.orders": 3, 'public."Empty Table"': 0}
+    assert result["complete"] is True
+
+
+def test_a_cut_off_pg_dump_is_not_complete():
+    assert manifest(PG_DUMP)["complete"] is False  # no trailer
+    assert manifest(PG_DUMP.split("\\.\n")[0])["complete"] is False  # inside a COPY block

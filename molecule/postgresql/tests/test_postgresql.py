@@ -3,6 +3,7 @@ read back with SHOW, SSL on the app host's connection, refusals (an address not 
 SSL, an md5 password, no password), each app role confined to its database, the declared index
 made once the app's table exists, reloads without restarts, a rejected setting that never goes
 live, and data that survives a restart and a re-run. Each host's tests run in file order."""
+import json
 import shlex
 import subprocess
 import sys
@@ -119,6 +120,30 @@ def test_the_declared_index_is_made_once_the_table_exists_and_data_survives(host
     assert started(host) == before  # a re-run does not restart the server
     host.check_output(f"systemctl restart postgresql@{VERSION[name]}-main")
     assert as_user(host, "shop", "SELECT count(*) FROM orders").stdout.strip() == "500"
+
+
+def test_backup_dumps_with_pg_dump_and_the_restore_check_gets_every_row(host, name):
+    """The backup role with db_engine: postgresql: pg_dump -Fc of both databases with a manifest,
+    then prodready-restore loads each into a scratch database and compares every table's rows."""
+    backup = host.run("/usr/local/sbin/prodready-backup")
+    assert backup.rc == 0, backup.stderr
+    latest = host.check_output("ls -1 /var/backups/prodready | grep -E '^2.*Z$' | tail -n 1")
+    files = host.check_output(f"ls -1 /var/backups/prodready/{latest}").split()
+    assert {"shop.pgdump", "shop.manifest.json", "billing.pgdump", "billing.manifest.json", "SHA256SUMS"} <= set(files)
+    manifest = json.loads(host.file(f"/var/backups/prodready/{latest}/shop.manifest.json").content_string)
+    assert manifest["tables"]["public.orders"] == 500 and manifest["complete"] is True
+    restore = host.run("/usr/local/sbin/prodready-restore")
+    result = json.loads(restore.stdout)
+    assert restore.rc == 0 and result["ok"], result
+    shop = next(d for d in result["databases"] if d["database"] == "shop")
+    assert shop["restored_rows"] == shop["rows"] == 500 and shop["equal"]
+    assert not admin(host, "SELECT datname FROM pg_database WHERE datname LIKE 'prodready_restore_%'")
+    # A row deleted after the backup is in the restored copy (kept with --keep).
+    as_user(host, "shop", "DELETE FROM orders WHERE id = 1")
+    kept = json.loads(host.run("/usr/local/sbin/prodready-restore --database shop --keep").stdout)
+    assert kept["ok"]
+    assert admin(host, "SELECT count(*) FROM orders", "prodready_restore_shop") == "500"
+    admin(host, "DROP DATABASE prodready_restore_shop")
 
 
 def test_a_reloadable_change_reloads_and_a_restart_one_restarts(host, name):
