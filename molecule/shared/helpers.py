@@ -11,3 +11,10 @@ def run_converge(host, playbook, *options, **extra):
             "--limit", host.backend.get_hostname(), "-e", json.dumps(extra), *options]
     run = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
     return run.returncode, run.stdout + run.stderr
+
+
+def address(container):
+    """A test container's address on the docker network, as the other containers reach it."""
+    return subprocess.check_output(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
+        text=True).strip()

@@ -5,7 +5,6 @@ made once the app's table exists, reloads without restarts, a rejected setting t
 live, and data that survives a restart and a re-run. Each host's tests run in file order."""
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from helpers import run_converge  # noqa: E402
+from helpers import address, run_converge  # noqa: E402
 
 SCENARIO = Path(__file__).resolve().parents[1]
 CONVERGE = SCENARIO / "converge.yml"
@@ -21,12 +20,6 @@ USERS = {u["name"]: u["password"] for u in
          yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"][
              "postgresql_users"]}
 VERSION = {"pg13": "17", "pg12": "15"}
-
-
-def address(container):
-    return subprocess.check_output(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
-        text=True).strip()
 
 
 def admin(host, query, database="postgres"):

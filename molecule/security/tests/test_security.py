@@ -9,7 +9,6 @@ debian13 is the db/cache host being protected, debian12 the app host, outside a 
 import contextlib
 import json
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,19 +17,12 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from helpers import run_converge  # noqa: E402
+from helpers import address, run_converge  # noqa: E402
 
 CONVERGE = Path(__file__).resolve().parent.parent / "converge.yml"
 SSH_OPTS = ("-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
             "-o ConnectTimeout=5 -o LogLevel=ERROR")
 DROPIN = "/etc/ssh/sshd_config.d/00-prodready.conf"
-
-
-def address(container):
-    """A container's address on the test network, as the other containers reach it."""
-    return subprocess.check_output(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
-        text=True).strip()
 
 
 @pytest.fixture(scope="module")
