@@ -79,11 +79,20 @@ def test_role_has_a_molecule_scenario_with_real_tests(role):
     # A scenario named for the role, or one whose converge applies it (nginx and certbot share one).
     scenarios = [p for p in (ROOT / "molecule").iterdir() if (p / "molecule.yml").exists() and (
         p.name.startswith(role.name)
-        or f"prodready.vps.{role.name}\n" in ((p / "converge.yml").read_text() if (p / "converge.yml").exists() else ""))]
+        or f"prodready.vps.{role.name}\n" in ((p / "converge.yml").read_text() if (p / "converge.yml").exists() else "")
+        or applies_site_yml_with(p, role.name))]
     assert scenarios, f"{role.name}: no molecule scenario applies it"
     tests = [t for s in scenarios for t in (s / "tests").glob("test_*.py")]
     asserts = sum(t.read_text().count("assert") for t in tests)
     assert asserts >= 3, f"{role.name}: its scenarios' testinfra tests assert almost nothing"
+
+
+def applies_site_yml_with(scenario, role):
+    """A scenario whose converge imports site.yml applies every role site.yml's playbooks apply."""
+    converge = scenario / "converge.yml"
+    if not converge.exists() or "site.yml" not in converge.read_text():
+        return False
+    return any(f"prodready.vps.{role}\n" in p.read_text() for p in (ROOT / "playbooks").glob("*.yml"))
 
 
 @pytest.mark.parametrize("role", ROLES, ids=IDS)
