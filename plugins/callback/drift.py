@@ -33,11 +33,13 @@ options:
 """
 
 import datetime
+import difflib
 import json
 import os
 import re
 
 from ansible import context
+from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
 # A value after one of these words, in a diff line, is masked (belt and braces: the roles
@@ -57,7 +59,6 @@ def redact(text):
 
 
 def unified(before, after, before_header, after_header):
-    import difflib
     if not isinstance(before, str):
         before = json.dumps(before, indent=2, sort_keys=True, default=str) + "\n"
     if not isinstance(after, str):
@@ -112,6 +113,8 @@ class CallbackModule(CallbackBase):
     def _entry(self, result, res):
         task, role = self._where(result)
         entry = {"play": self.play, "role": role, "task": task.get_name(), "action": task.action}
+        if isinstance(task, Handler):
+            entry["handler"] = True
         item = res.get("_ansible_item_label", res.get("item"))
         if item is not None:
             entry["item"] = redact(item if isinstance(item, str) else json.dumps(item, default=str))
@@ -236,7 +239,8 @@ def markdown(report):
             lines.append(f"- **error** in {e['role'] or e['play']}: {e['task']}: {e.get('msg', '')}".rstrip())
         for e in h["changes"]:
             item = f" [{e['item']}]" if "item" in e else ""
-            lines.append(f"- {e['role'] or e['play']}: {e['task']}{item} ({e['action']})")
+            kind = ", handler" if e.get("handler") else ""
+            lines.append(f"- {e['role'] or e['play']}: {e['task']}{item} ({e['action']}{kind})")
             if e.get("diff"):
                 lines += ["", "  ```diff"] + ["  " + ln for ln in e["diff"].rstrip("\n").splitlines()] + ["  ```", ""]
         lines.append("")

@@ -4,6 +4,7 @@ The tests run in file order on the one host: clean report, tampering named exact
 clean again, an unreachable host, then the check the drift_check role schedules on the host."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 
@@ -45,9 +46,18 @@ TAMPERING = {
     "nginx site edited": lambda e: (e["action"].endswith("template")
                                     and "sites-available/shop.localhost.conf" in describe(e)),
     "fail2ban stopped": lambda e: "fail2ban" in describe(e) and e["action"].endswith(("service", "systemd_service")),
-    "app env file 0644": lambda e: e["role"] == "app" and "shop.env" in describe(e),
-    "restic removed": lambda e: e["action"].endswith(("apt", "package")) and "restic" in describe(e),
+    # Its task is no_log (secrets inside): the report names the task, never the content.
+    "app env file 0644": lambda e: e["role"] == "app" and "environment file" in e["task"] and e.get("censored"),
+    "less removed": lambda e: e["action"].endswith(("apt", "package")) and re.search(r"\bless\b", describe(e)),
 }
+
+
+def consequence(entry, changes):
+    """A restart or reload the run would make because of a tampering in the same role (a handler,
+    or the app's restart of instances whose environment changed) is explained by that tampering."""
+    tampered_roles = {e["role"] for e in changes if any(m(e) for m in TAMPERING.values())}
+    return (entry["role"] in tampered_roles and entry["action"].endswith("systemd_service")
+            and (entry.get("handler") or "Restart" in entry["task"] or "Reload" in entry["task"]))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +71,8 @@ def tampered(host):
         "/etc/nginx/sites-available/shop.localhost.conf",
         "systemctl stop fail2ban",
         "chmod 0644 /etc/shop/shop.env",
-        "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q restic",
+        # dpkg removes that one package or refuses (rsync, say, would take mariadb-server with it).
+        "dpkg --remove less",
     ]
     for cmd in cmds:
         result = host.run(cmd)
@@ -71,7 +82,8 @@ def tampered(host):
     assert "900m" in host.file("/etc/nginx/sites-available/shop.localhost.conf").content_string
     assert not host.service("fail2ban").is_running
     assert host.file("/etc/shop/shop.env").mode == 0o644
-    assert not host.package("restic").is_installed
+    assert not host.package("less").is_installed
+    assert host.package("mariadb-server").is_installed
     return cmds
 
 
@@ -90,7 +102,8 @@ def test_each_tampering_is_named_on_its_host_and_nothing_else(tampered):
     changes = report["hosts"][HOST]["changes"]
     for name, matches in TAMPERING.items():
         assert any(matches(e) for e in changes), f"{name} is not in the report:\n{markdown[:8000]}"
-    unexplained = [describe(e)[:300] for e in changes if not any(m(e) for m in TAMPERING.values())]
+    unexplained = [describe(e)[:300] for e in changes
+                   if not any(m(e) for m in TAMPERING.values()) and not consequence(e, changes)]
     assert not unexplained, "changes no tampering explains:\n" + "\n".join(unexplained)
     # The Markdown summary names the host and the live Redis finding; no secret in either file.
     assert f"## {HOST}: drift" in markdown and "maxmemory-policy" in markdown
