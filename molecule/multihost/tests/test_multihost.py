@@ -106,7 +106,8 @@ db = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
 cache = urllib.parse.urlsplit(os.environ["REDIS_URL"])
 def run(argv, **env):
     r = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=20)
-    return (r.stdout + r.stderr).strip()
+    # The answer, or the error when there is none (the clients' warnings go to stderr).
+    return r.stdout.strip() or r.stderr.strip().replace("\n", " ")
 print(run(["mariadb", "-h", db.hostname, "-P", str(db.port), "-u", db.username, "-N", "-B", db.path[1:], "-e",
            "SELECT CURRENT_USER(), @@character_set_server, @@collation_server"],
           MYSQL_PWD=urllib.parse.unquote(db.password)))
@@ -176,6 +177,13 @@ def test_a_release_rolls_out_one_app_host_at_a_time_without_a_failed_request(hos
     first_new_app2 = min(t for t, _, h, r in answers if h == "app2" and r == "2")
     assert last_old_app1 < first_new_app2
     assert any(h == "app2" and r == "1" and t > last_old_app1 for t, _, h, r in answers)
+    # The figures, beside the harness's log (the closing notes quote them).
+    os.makedirs(os.path.join(ROOT, ".cache", "logs"), exist_ok=True)
+    with open(os.path.join(ROOT, ".cache", "logs", "multihost-rollout.txt"), "w", encoding="utf-8") as out:
+        span = answers[-1][0] - answers[0][0]
+        out.write(f"{len(answers)} requests in {span:.0f} s during the rolling deploy, {len(failed)} failed; "
+                  f"app2's first release-2 answer came {first_new_app2 - last_old_app1:.1f} s after app1's last "
+                  f"release-1 answer\n")
     after = {app: release_of(hosts[app]) for app in ("app1", "app2")}
     assert after["app1"] == after["app2"] != before["app1"]
     assert {get()[1]["release"] for _ in range(8)} == {"2"}
