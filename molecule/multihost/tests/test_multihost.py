@@ -5,7 +5,9 @@ with the site's name); the hosts are inspected with docker exec. The tests run i
 nginx spreads requests over both app hosts; each app host logs in to MySQL and Redis over the
 network with the settings in its environment file; the firewalls let only the app hosts reach the
 database and the cache, and only the load balancer reach the instances; a release rolls out one
-app host at a time without a failed request; with an app host stopped the site still answers."""
+app host at a time without a failed request; with an app host stopped the site still answers.
+lb1 is also the monitoring host: Prometheus scrapes every exporter the inventory implies, probes the
+site's health check, sees a backup run, and a stopped app makes the health alert reach a webhook."""
 import json
 import os
 import shlex
@@ -14,6 +16,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import testinfra
@@ -206,6 +209,156 @@ def test_with_an_app_host_stopped_the_site_still_answers(hosts):
     assert "app2" in seen, "app2 did not come back into the rotation"
     assert not connects(hosts["lb1"], ADDR["db1"], 3306)
     assert not connects(hosts["db1"], ADDR["app2"], APP_PORTS[0]), "app2's firewall is not back"
+
+
+# Monitoring (issue #14): lb1 is also the monitoring host, as in inventories/prod.
+EXPORTERS = {("node", h) for h in ADDR} | {("mysqld", "db1"), ("redis", "cache1"), ("nginx", "lb1")}
+PORTS = {"node": 9100, "mysqld": 9104, "redis": 9121, "nginx": 9113}
+PROBE = f"https://{SITE}/api/health"
+SINK = "/var/lib/webhook-sink/alerts.jsonl"
+
+
+def prometheus(hosts, path):
+    """One call to Prometheus's API on lb1 (it listens on loopback only)."""
+    out = hosts["lb1"].check_output(f"curl -sS --max-time 10 {shlex.quote('http://127.0.0.1:9090' + path)}")
+    answer = json.loads(out)
+    assert answer["status"] == "success", answer
+    return answer["data"]
+
+
+def query(hosts, expr):
+    """{instance: value} of an instant query."""
+    data = prometheus(hosts, "/api/v1/query?query=" + urllib.parse.quote(expr))
+    return {r["metric"].get("instance"): float(r["value"][1]) for r in data["result"]}
+
+
+def wait_for(what, check, timeout=120, every=3):
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+
+
+def test_prometheus_scrapes_every_exporter_the_inventory_implies(hosts):
+    """Targets come from the inventory's groups: node on all five hosts, mysqld on db1, redis on
+    cache1, nginx on lb1, each at its private address, all up (app2 was just restarted: its
+    exporter comes back on its own)."""
+    def targets():
+        data = prometheus(hosts, "/api/v1/targets?state=active")["activeTargets"]
+        found = {(t["labels"]["job"], t["labels"]["instance"]): t for t in data}
+        return found if all(t["health"] == "up" for t in found.values()) and len(found) >= len(EXPORTERS) + 2 else None
+    found = wait_for("every target up", targets)
+    assert {k for k in found if k[0] not in ("prometheus", "blackbox")} == EXPORTERS
+    for job, host in EXPORTERS:
+        assert found[(job, host)]["scrapeUrl"] == f"http://{ADDR[host]}:{PORTS[job]}/metrics"
+    assert ("blackbox", PROBE) in found
+    # Each exporter reads its service (a wrong password would show as 0 here).
+    assert query(hosts, "mysql_up") == {"db1": 1.0}
+    assert query(hosts, "redis_up") == {"cache1": 1.0}
+    assert query(hosts, "nginx_up") == {"lb1": 1.0}
+    # The redis exporter read maxmemory through the renamed CONFIG, so the memory alert has a base.
+    assert query(hosts, "redis_config_maxmemory")["cache1"] == 2 * 1024 ** 3
+    assert query(hosts, "mysql_global_variables_max_connections")["db1"] == 1000
+
+
+def test_the_health_probe_of_the_site_succeeds_over_tls(hosts):
+    assert wait_for("probe_success 1", lambda: query(hosts, 'probe_success{job="blackbox"}').get(PROBE) == 1.0)
+    expiry = query(hosts, 'probe_ssl_earliest_cert_expiry{job="blackbox"}')[PROBE]
+    assert expiry > time.time() + 86400, "the probe did not read the certificate's expiry"
+
+
+def test_exporters_listen_on_the_private_address_and_only_the_monitor_reaches_them(hosts):
+    for job, host in sorted(EXPORTERS):
+        listening = hosts[host].check_output("ss -Hltn").split()
+        assert f"{ADDR[host]}:{PORTS[job]}" in listening, (host, job)
+        assert f"0.0.0.0:{PORTS[job]}" not in listening and f"*:{PORTS[job]}" not in listening, (host, job)
+    assert connects(hosts["lb1"], ADDR["db1"], PORTS["mysqld"])
+    assert connects(hosts["lb1"], ADDR["cache1"], PORTS["redis"])
+    assert not connects(hosts["app1"], ADDR["db1"], PORTS["mysqld"]), "app1 reaches db1's exporter"
+    assert not connects(hosts["app1"], ADDR["cache1"], PORTS["node"]), "app1 reaches cache1's node exporter"
+    assert not connects(hosts["db1"], ADDR["app2"], PORTS["node"]), "db1 reaches app2's node exporter"
+    # Prometheus, Alertmanager and the blackbox exporter: loopback only.
+    listening = hosts["lb1"].check_output("ss -Hltn").split()
+    for port in (9090, 9093, 9115):
+        assert f"127.0.0.1:{port}" in listening and f"{ADDR['lb1']}:{port}" not in listening
+
+
+def test_every_alert_rule_is_loaded(hosts):
+    groups = prometheus(hosts, "/api/v1/rules")["groups"]
+    names = {r["name"] for g in groups for r in g["rules"]}
+    assert names == {"InstanceDown", "HealthCheckFailing", "CertificateExpiringSoon", "DiskAlmostFull",
+                     "MySQLDown", "MySQLConnectionsHigh", "PostgreSQLDown", "RedisDown", "RedisMemoryHigh",
+                     "NginxDown", "BackupTooOld", "BackupFailed", "BackupMissing"}
+    assert all(r["health"] == "ok" for g in groups for r in g["rules"]), groups
+
+
+def test_a_backup_run_reaches_prometheus_through_the_textfile_collector(hosts):
+    before = time.time()
+    run = hosts["db1"].run("/usr/local/sbin/prodready-backup")
+    assert run.rc == 0, run.stderr[-2000:]
+    seen = wait_for("the backup's metrics", lambda: query(hosts, "prodready_backup_last_success_timestamp_seconds")
+                    .get("db1", 0) >= before - 1 and query(hosts, "prodready_backup_last_run_success"))
+    assert seen == {"db1": 1.0}
+    assert query(hosts, "prodready_backup_last_size_bytes")["db1"] > 0
+
+
+def alerts(hosts, name):
+    """(status, instance) of each delivery of the alert the sink recorded, in order."""
+    lines = hosts["lb1"].run(f"cat {SINK}").stdout.splitlines()
+    out = []
+    for line in lines:
+        for alert in json.loads(line)["alerts"]:
+            if alert["labels"]["alertname"] == name:
+                out.append((alert["status"], alert["labels"].get("instance")))
+    return out
+
+
+def test_the_health_alert_fires_when_the_app_stops_and_resolves_when_it_is_back(hosts):
+    units = " ".join(f"shop@{port}.service" for port in APP_PORTS)
+    start = time.monotonic()
+    for app in ("app1", "app2"):
+        hosts[app].check_output(f"systemctl stop {units}")
+    try:
+        assert get("/api/health")[0] >= 500
+        wait_for("a firing HealthCheckFailing at the webhook",
+                 lambda: ("firing", PROBE) in alerts(hosts, "HealthCheckFailing"), timeout=180)
+        fired = time.monotonic() - start
+    finally:
+        for app in ("app1", "app2"):
+            hosts[app].check_output(f"systemctl start {units}")
+    back = time.monotonic()
+    wait_for("the resolution at the webhook", lambda: alerts(hosts, "HealthCheckFailing")[-1] == ("resolved", PROBE),
+             timeout=180)
+    resolved = time.monotonic() - back
+    assert get("/api/health")[0] == 200
+    # Nothing else fired meanwhile (an exporter down, a service down).
+    delivered = {a["labels"]["alertname"] for line in hosts["lb1"].check_output(f"cat {SINK}").splitlines()
+                 for a in json.loads(line)["alerts"]}
+    assert delivered == {"HealthCheckFailing"}, delivered
+    # The figures and the memory the monitoring stack uses on lb1 (resident, per process), for the notes.
+    rss = {}
+    for line in hosts["lb1"].check_output("ps -eo rss=,comm=").splitlines():
+        kb, comm = line.split(None, 1)
+        if comm.startswith("prometheus"):
+            rss[comm] = rss.get(comm, 0) + int(kb)
+    os.makedirs(os.path.join(ROOT, ".cache", "logs"), exist_ok=True)
+    with open(os.path.join(ROOT, ".cache", "logs", "monitoring.txt"), "w", encoding="utf-8") as out:
+        out.write(f"health alert delivered {fired:.0f} s after the app stopped (for: 20s, scrape and evaluation 5 s, "
+                  f"group_wait 5 s); resolution delivered {resolved:.0f} s after it started again\n")
+        out.write("resident memory on lb1: " + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in sorted(rss.items()))
+                  + f"; total {sum(rss.values()) / 1024:.1f} MiB\n")
+    assert {"prometheus", "prometheus-aler", "prometheus-blac", "prometheus-node"} <= set(rss), rss
+
+
+def test_the_monitoring_playbook_changes_nothing_in_check_mode(hosts):
+    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "monitoring.yml"),
+                          "--check", "--diff"], capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    recap = run.stdout.rsplit("PLAY RECAP", 1)[-1]
+    assert recap.count("changed=0") == len(ADDR), recap
 
 
 @pytest.mark.parametrize("name", list(ADDR))
