@@ -159,3 +159,13 @@ def test_invalid_config_is_refused_and_the_old_one_keeps_serving(host):
 
 def test_no_failed_units(host):
     assert host.run("systemctl --failed --no-legend --plain").stdout.strip() == ""
+
+
+def test_stub_status_answers_on_loopback_only(host):
+    """The counters the monitoring agent's nginx exporter reads: 127.0.0.1:8081 only."""
+    out = host.check_output("curl -sS --max-time 5 http://127.0.0.1:8081/stub_status")
+    assert out.startswith("Active connections:"), out
+    assert "requests" in out
+    listening = host.check_output("ss -Hltn").split()
+    assert "127.0.0.1:8081" in listening
+    assert not any(a.endswith(":8081") and not a.startswith("127.0.0.1") for a in listening), listening

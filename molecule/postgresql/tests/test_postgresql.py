@@ -158,3 +158,17 @@ def test_a_setting_postgresql_rejects_never_goes_live(host, name):
     assert rc != 0 and "PostgreSQL rejected the new configuration" in out
     assert host.file(conf).content_string == before
     assert admin(host, "SHOW shared_buffers") == "256MB" and started(host) == since
+
+
+def test_the_postgres_exporter_reads_the_server_as_its_monitoring_role(host, name):
+    """prodready.vps.monitoring_agent: the exporter listens on the host's address only and logs in
+    as the role the postgresql role made (pg_monitor, no password, peer over the socket)."""
+    addr = address(name)
+    listening = host.check_output("ss -Hltn").split()
+    assert f"{addr}:9187" in listening and "0.0.0.0:9187" not in listening and "*:9187" not in listening
+    metrics = host.check_output(
+        f"python3 -c \"import urllib.request; print(urllib.request.urlopen('http://{addr}:9187/metrics').read().decode())\"")
+    assert "\npg_up 1\n" in metrics
+    assert "pg_stat_database_xact_commit" in metrics, "no statistics read: is the role in pg_monitor?"
+    assert admin(host, "SELECT pg_has_role('prometheus', 'pg_monitor', 'member')") == "t"
+    assert admin(host, "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'prometheus'") == "t"
