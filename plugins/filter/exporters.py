@@ -62,9 +62,11 @@ def exporter_ports(names):
 
 def scrape_targets(hostvars, hosts):
     """Job name -> [{"target": "address:port", "instance": host}] over the given hosts, at each
-    host's private_ip (ansible_host, then the name, when it has none)."""
+    host's private_ip (ansible_host, then the name, when it has none). Hosts in name order: the
+    same inventory read from another file (or by Molecule, which lists hosts alphabetically) must
+    render the same configuration, or a check run would see a change."""
     jobs = {}
-    for host in hosts:
+    for host in sorted(hosts):
         hv = hostvars[host]
         address = hv.get("private_ip") or hv.get("ansible_host") or host
         for name in exporters(hv):

@@ -30,7 +30,9 @@ def test_scrape_targets_use_the_private_address_and_name_the_host():
         "db1": {"group_names": ["db"], "ansible_host": "203.0.113.31"},
     }
     jobs = f.scrape_targets(hostvars, ["lb1", "db1"])
-    assert jobs["node"] == [{"target": "10.0.0.10:9100", "instance": "lb1"},
-                            {"target": "203.0.113.31:9100", "instance": "db1"}]
+    # In name order, whatever order the inventory lists the hosts in.
+    assert jobs["node"] == [{"target": "203.0.113.31:9100", "instance": "db1"},
+                            {"target": "10.0.0.10:9100", "instance": "lb1"}]
+    assert f.scrape_targets(hostvars, ["db1", "lb1"]) == jobs
     assert jobs["nginx"] == [{"target": "10.0.0.10:9113", "instance": "lb1"}]
     assert jobs["mysqld"] == [{"target": "203.0.113.31:9104", "instance": "db1"}]

@@ -358,7 +358,13 @@ def test_the_monitoring_playbook_changes_nothing_in_check_mode(hosts):
                           "--check", "--diff"], capture_output=True, text=True, timeout=900, check=False, cwd=ROOT)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     recap = run.stdout.rsplit("PLAY RECAP", 1)[-1]
-    assert recap.count("changed=0") == len(ADDR), recap
+    changed, task = [], ""
+    for line in run.stdout.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line
+        elif line.startswith("changed:"):
+            changed.append(f"{task} {line}")
+    assert recap.count("changed=0") == len(ADDR), (recap, changed)
 
 
 @pytest.mark.parametrize("name", list(ADDR))
