@@ -18,3 +18,28 @@ def address(container):
     return subprocess.check_output(
         ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container],
         text=True).strip()
+
+
+def bridge_gateway():
+    """This machine's address on docker's default bridge (where the containers reach services the
+    tests start on the controller). Docker lists it as the bridge's IPAM gateway, except that some
+    engines (Debian's 20.10 on a new machine) leave that empty: then it is the bridge device's own
+    address."""
+    gateway = subprocess.check_output(
+        ["docker", "network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}"],
+        text=True).strip()
+    if gateway:
+        return gateway
+    device = subprocess.check_output(
+        ["docker", "network", "inspect", "bridge", "--format", '{{index .Options "com.docker.network.bridge.name"}}'],
+        text=True).strip() or "docker0"
+    shown = subprocess.check_output(["ip", "-4", "-o", "addr", "show", "dev", device], text=True).split()
+    return shown[shown.index("inet") + 1].split("/")[0]
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["bridge-gateway"]:
+        print(bridge_gateway())
+    else:
+        sys.exit("usage: helpers.py bridge-gateway")

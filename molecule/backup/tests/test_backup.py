@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from helpers import run_converge  # noqa: E402
+from helpers import bridge_gateway, run_converge  # noqa: E402
 
 SCENARIO = Path(__file__).resolve().parents[1]
 BACKUP_DIR = "/var/backups/prodready"
@@ -62,8 +62,7 @@ def restore(host, *args):
 def bucket_objects(prefix):
     """Every object under the host's prefix in moto's bucket, read from the controller."""
     import boto3  # from moto[s3]
-    gateway = subprocess.check_output(["docker", "network", "inspect", "bridge", "--format",
-                                       "{{ (index .IPAM.Config 0).Gateway }}"], text=True).strip()
+    gateway = bridge_gateway()
     s3 = boto3.client("s3", endpoint_url=f"http://{gateway}:9555", region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
     listing = s3.list_objects_v2(Bucket="prodready-backups", Prefix=prefix + "/")
