@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Benchmark 1 of issue 13: how long site.yml takes on a new single-VPS host, and what the speed
-settings buy.
+"""Benchmark 1 of issue 13: how long site.yml takes on a new single-VPS host, and what each speed
+setting buys.
 
-For each configuration (the repo's ansible.cfg; then pipelining, ControlPersist and fact caching
-off), on a freshly started demo host (inventories/local): a first run (fresh converge) and an
-immediate second run, with their changed counts. The floor is one `apt-get install` of the same
-packages, in one transaction, on another fresh host. Prints a table and writes
-bench/results/converge.json.
+On a freshly started demo host (inventories/local): a first run (fresh converge) and an immediate
+second run with the repo's ansible.cfg, with their changed counts. Then, on the converged host, one
+more (no-change) run with each lever turned off alone (pipelining; ControlPersist; fact gathering
+once per run) and with all three off: a run that changes nothing is pure Ansible overhead, which is
+what the levers act on. The floor is one `apt-get install` of the same packages, in one transaction,
+on another fresh host; the table gives fresh converge / floor. Writes bench/results/converge.json.
 
     .venv/bin/python bench/converge.py          (after `make setup`; removes the demo host)
+    .venv/bin/python bench/converge.py --fresh-all-off
+                                                (also a fresh converge with all levers off, on
+                                                 a new host: about 25 minutes more)
 """
 import json
 import os
@@ -21,12 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv/bin/python")
 CONTAINER = "prodready-local-vps1"
-CONFIGS = {
-    "repo ansible.cfg": {},
-    # ssh_args without ControlPersist: a new SSH connection per task.
-    "speed settings off": {"ANSIBLE_PIPELINING": "False", "ANSIBLE_SSH_ARGS": "-o ControlMaster=no",
-                           "ANSIBLE_GATHERING": "implicit", "ANSIBLE_CACHE_PLUGIN": "memory"},
+# Each lever as the repo's ansible.cfg sets it, turned off.
+LEVERS = {
+    "pipelining off": {"ANSIBLE_PIPELINING": "False"},
+    # ssh_args without ControlMaster/ControlPersist: a new SSH connection per task.
+    "ControlPersist off": {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ServerAliveInterval=15"},
+    # Facts gathered again by every play of site.yml instead of once per host and run.
+    "gathering implicit": {"ANSIBLE_GATHERING": "implicit"},
 }
+ALL_OFF = {k: v for env in LEVERS.values() for k, v in env.items()}
 
 
 def sh(*args, env=None, check=True):
@@ -72,30 +79,44 @@ def floor(packages):
 
 
 def main():
+    fresh_all_off = "--fresh-all-off" in sys.argv[1:]
     sh("mkdir", "-p", ".cache/demo", "bench/results")
     sh(PY, "tests/fixtures/apps/pack.py", "tests/fixtures/apps/node-sample", ".cache/demo/shop.tar.gz")
-    results, packages = {}, None
-    for name, env in CONFIGS.items():
+    fresh_host()
+    runs = {"repo ansible.cfg": {"fresh": site({})}}
+    packages = installed_packages()
+    runs["repo ansible.cfg"]["second"] = site({})
+    report("repo ansible.cfg", runs["repo ansible.cfg"])
+    for name, env in [*LEVERS.items(), ("all three off", ALL_OFF)]:
+        runs[name] = {"second": site(env)}
+        report(name, runs[name])
+    if fresh_all_off:
         fresh_host()
-        first = site(env)
-        packages = packages or installed_packages()
-        second = site(env)
-        results[name] = {"fresh": first, "second": second}
-        print(f"{name}: fresh {first['seconds']} s (changed {first['changed']}), "
-              f"second {second['seconds']} s (changed {second['changed']})", flush=True)
+        runs["all three off"]["fresh"] = site(ALL_OFF)
+        report("all three off", runs["all three off"])
     apt_floor = floor(packages)
     sh(PY, "scripts/local-hosts", "down")
-    base = results["repo ansible.cfg"]
+
+    base = runs["repo ansible.cfg"]
     print(f"\nsite.yml on a new Debian 13 host (all groups on one host), {len(packages)} packages requested\n")
-    print(f"{'configuration':<22} {'fresh s':>8} {'changed':>8} {'second s':>9} {'changed':>8} {'fresh/floor':>12}")
-    for name, r in results.items():
-        print(f"{name:<22} {r['fresh']['seconds']:>8} {r['fresh']['changed']:>8} {r['second']['seconds']:>9} "
-              f"{r['second']['changed']:>8} {r['fresh']['seconds'] / apt_floor:>12.2f}")
-    print(f"{'floor: apt-get install':<22} {apt_floor:>8}")
-    print(f"\nspeed settings save {results['speed settings off']['second']['seconds'] - base['second']['seconds']:.1f} s "
-          "on a second run")
-    out = {"configs": results, "apt_floor_seconds": apt_floor, "packages": packages}
+    print(f"{'configuration':<20} {'fresh s':>8} {'changed':>8} {'no-change run s':>16} {'changed':>8} "
+          f"{'vs repo cfg':>12}")
+    for name, r in runs.items():
+        fresh = r.get("fresh", {"seconds": "-", "changed": "-"})
+        ratio = r["second"]["seconds"] / base["second"]["seconds"]
+        print(f"{name:<20} {fresh['seconds']:>8} {fresh['changed']:>8} {r['second']['seconds']:>16} "
+              f"{r['second']['changed']:>8} {ratio:>11.2f}x")
+    print(f"{'floor: apt-get install':<20} {apt_floor:>8}")
+    print(f"\nfresh converge / floor: {base['fresh']['seconds'] / apt_floor:.2f}")
+    for name in [*LEVERS, "all three off"]:
+        print(f"{name}: a no-change run takes {runs[name]['second']['seconds'] - base['second']['seconds']:+.1f} s")
+    out = {"configs": runs, "apt_floor_seconds": apt_floor, "packages": packages}
     (ROOT / "bench/results/converge.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+def report(name, run):
+    parts = [f"{kind} {r['seconds']} s (changed {r['changed']})" for kind, r in run.items()]
+    print(f"{name}: " + ", ".join(parts), flush=True)
 
 
 if __name__ == "__main__":

@@ -109,15 +109,6 @@ def main():
         rc, converge_s, converge_cpu, _, out = measured(converge)
         (WORK / "converge.log").write_text(out)
         if rc != 0:
-            # The converge only prepares the hosts (it is not what is measured): a host that failed
-            # on something passing (eight apt runs on one package cache) gets a second run.
-            failed = [line.split()[0] for line in out.rsplit("PLAY RECAP", 1)[-1].splitlines()
-                      if "failed=" in line and "failed=0" not in line]
-            print(f"site.yml failed on {', '.join(failed)} (log: {WORK / 'converge.log'}); running it again",
-                  file=sys.stderr)
-            rc, _, _, _, out = measured(converge)
-            (WORK / "converge-2.log").write_text(out)
-        if rc != 0:
             sys.exit(f"site.yml failed on the bench hosts (logs in {WORK}):\n{out[-4000:]}")
         rows = []
         for n in counts:

@@ -1,7 +1,10 @@
 """Helpers the scenarios' testinfra tests share."""
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
+import tempfile
 
 
 def run_converge(host, playbook, *options, **extra):
@@ -11,6 +14,21 @@ def run_converge(host, playbook, *options, **extra):
             "--limit", host.backend.get_hostname(), "-e", json.dumps(extra), *options]
     run = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
     return run.returncode, run.stdout + run.stderr
+
+
+@contextlib.contextmanager
+def hold(name, exclusive=False):
+    """A lock the verify workers share (one worker per platform, running side by side): a test
+    that disturbs what another host's tests measure (reloads a firewall they probe) holds it
+    exclusively, the measuring tests hold it shared, so neither sees the other halfway."""
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+    path = os.path.join(tempfile.gettempdir(), f"prodready-{scenario}-{name}.lock")
+    with open(path, "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def address(container):
