@@ -37,8 +37,6 @@ GROUP_VARS = {
         "monitoring_probe_insecure": True,
     },
     "db": {"mysql_monitoring_user": "exporter", "mysql_monitoring_password": "{{ vault_mysql_monitoring_password }}"},
-    "all": {"prodready_monitor_hosts":
-            "{{ groups['monitor'] | default([]) | map('extract', hostvars, 'private_ip') | list }}"},
 }
 
 
