@@ -117,3 +117,114 @@ def table_columns(cursor, database, table):
     cursor.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                    (database, table))
     return [row[0].lower() for row in cursor.fetchall()]
+
+
+# --- live settings (mysql_settings) -----------------------------------------------------------
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_SIZE = re.compile(r"^(\d+)\s*([KMGT])B?$", re.IGNORECASE)
+_BOOLEAN = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+
+
+def check_name(name):
+    """A variable name is put into SET GLOBAL as it is: only plain identifiers pass."""
+    if not _NAME.match(str(name)):
+        raise MySQLModuleError("'%s' is not a server variable name (letters, digits and _ only)" % name)
+    return str(name).lower()
+
+
+def to_sql(value):
+    """The value as SET GLOBAL takes it: numbers and sizes as numbers (a quoted number is a type
+    error for integer variables), booleans as ON/OFF, anything else as a string."""
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    size = _SIZE.match(text)
+    if size:
+        return int(size.group(1)) * 1024 ** "KMGT".index(size.group(2).upper()) * 1024
+    if _NUMBER.match(text):
+        return float(text) if "." in text else int(text)
+    return text
+
+
+def same_setting(live, desired):
+    """Whether a SHOW GLOBAL VARIABLES value equals a desired one: ON/1/true alike for the
+    server's booleans, 2 and 2.000000 alike, 64M and 67108864 alike, case ignored but in paths."""
+    if live is None:
+        return desired is None
+    want = to_sql(desired)
+    live_text = str(live).strip()
+    if live_text.lower() in ("on", "off") and (isinstance(desired, (bool, int)) or str(want).lower() in _BOOLEAN):
+        if isinstance(want, str):
+            return _BOOLEAN[live_text.lower()] == _BOOLEAN[want.lower()]
+        return _BOOLEAN[live_text.lower()] == bool(want)
+    if isinstance(want, (int, float)) and _NUMBER.match(live_text):
+        return float(live_text) == float(want)
+    if "/" in live_text or "/" in str(want):
+        return live_text == str(want)
+    return live_text.lower() == str(want).lower()
+
+
+def read_settings(cursor, names):
+    """{name: value} of the global variables asked for; a name the server does not know is an
+    error before anything is set."""
+    cursor.execute("SHOW GLOBAL VARIABLES")
+    live = {row[0].lower(): row[1] for row in cursor.fetchall()}
+    unknown = sorted(n for n in names if n not in live)
+    if unknown:
+        raise MySQLModuleError("this server has no variable %s: check the name (SHOW GLOBAL VARIABLES lists them)"
+                               % ", ".join(unknown))
+    return {n: live[n] for n in names}
+
+
+# --- accounts (mysql_accounts) ----------------------------------------------------------------
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Accounts the distribution's packages make and need; never reported, never dropped.
+SYSTEM_ACCOUNTS = ("root@localhost", "mariadb.sys@localhost", "mysql@localhost", "mysql.sys@localhost",
+                   "mysql.session@localhost", "mysql.infoschema@localhost", "debian-sys-maint@localhost")
+
+
+def account_name(user, host):
+    return "%s@%s" % (user, host)
+
+
+def read_accounts(cursor):
+    """[{account, user, host, global_privileges}] for every account on the server."""
+    cursor.execute("SELECT User, Host FROM mysql.user")
+    accounts = {account_name(u, h): {"account": account_name(u, h), "user": u, "host": h, "global_privileges": []}
+                for u, h in cursor.fetchall()}
+    cursor.execute("SELECT GRANTEE, PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES")
+    for grantee, privilege in cursor.fetchall():
+        match = re.match(r"^'(.*)'@'(.*)'$", grantee)
+        if match and privilege != "USAGE":
+            entry = accounts.get(account_name(match.group(1), match.group(2)))
+            if entry is not None:
+                entry["global_privileges"].append(privilege)
+    return [accounts[k] for k in sorted(accounts)]
+
+
+def unmanaged_accounts(accounts, declared, system=SYSTEM_ACCOUNTS):
+    """The accounts that are neither declared nor the distribution's and that can log in from
+    another host or hold a global privilege: each with the reason, in name order."""
+    keep = {a.lower() for a in list(declared) + list(system)}
+    found = []
+    for entry in accounts:
+        if entry["account"].lower() in keep:
+            continue
+        reasons = []
+        if entry["host"].lower() not in LOCAL_HOSTS:
+            reasons.append("can log in from %s" % ("any host" if entry["host"] in ("", "%") else entry["host"]))
+        if entry["global_privileges"]:
+            reasons.append("holds global privileges %s" % ", ".join(sorted(entry["global_privileges"])))
+        if entry["user"] == "":
+            reasons.append("anonymous")
+        if reasons:
+            found.append(dict(entry, reasons=reasons))
+    return found
+
+
+def quote_account(user, host):
+    """'user'@'host' with quotes doubled, for DROP USER (names cannot be bound as parameters)."""
+    return "'%s'@'%s'" % (user.replace("\\", "\\\\").replace("'", "''"), host.replace("\\", "\\\\").replace("'", "''"))
