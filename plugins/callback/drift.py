@@ -42,20 +42,72 @@ from ansible import context
 from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
-# A value after one of these words, in a diff line, is masked (belt and braces: the roles
-# already keep secrets out of their diffs with no_log and separate secret files).
-SECRET_LINE = re.compile(
-    r"(?i)\b(pass(word|wd)?|requirepass|masterauth|secret|token|api[_-]?key|private[_-]?key|"
-    r"identified\s+by|auth)\b(\s*[=:]\s*|\s+)(\S+)")
+# Names that mark a secret: the value after them is masked in diffs, messages and item labels
+# (belt and braces: the roles keep secrets out of their results with no_log and separate files).
+_KEYWORD = (r"pass(?:word|wd|phrase)?|requirepass|masterauth|secret|token|auth|api[_-]?key|private[_-]?key"
+            r"|access[_-]?key|credentials?")
+_SECRETS = [
+    # NAME_PASSWORD=x, redis_secret: x, "password": "x", api-key = x (the key may carry a prefix
+    # and a suffix, such as DB_PASSWORD_FILE; "author:" or "auth required" are not keys).
+    re.compile(r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.-]*?(?:%s)(?:[_.-][A-Za-z0-9_.-]*)?[\"']?\s*[=:]\s*[\"']?)"
+               r"([^\s\"',}]+)" % _KEYWORD),
+    # Directives that take the secret after a space: redis.conf, SQL.
+    re.compile(r"(?im)^([-+ ]?\s*(?:requirepass|masterauth)\s+)(\S+)"),
+    re.compile(r"(?i)(identified\s+(?:by(?:\s+password)?|(?:with|via)\s+\S+\s+(?:as|using))\s+)('[^']*'|\S+)"),
+    # Credentials in a URL: scheme://user:secret@host.
+    re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s/]+)(?=@)"),
+]
 MASK = "********"
 MAX_DIFF_CHARS = 20000
 
+# How a task's action is read as a kind of drift when the module does not say (its findings do).
+LIVE_ACTIONS = ("redis_config", "mysql_settings", "mysql_variables", "sysctl")
+FILE_ACTIONS = ("template", "copy", "file", "lineinfile", "blockinfile", "ini_file", "replace", "cron",
+                "authorized_key", "unarchive")
+RESTORE_ACTIONS = ("service", "systemd_service", "systemd", "apt", "package", "mysql_user", "mysql_db",
+                   "postgresql_user", "postgresql_db", "user", "group")
+WOULD_RUN = "Command would have run if not in check mode"
+NO_CHECK_MODE = "does not support check mode"
+
 
 def redact(text):
-    """Mask the value after anything that names a secret, line by line."""
+    """Mask the value after anything that names a secret."""
     if not isinstance(text, str):
         return text
-    return SECRET_LINE.sub(lambda m: m.group(1) + m.group(3) + MASK, text)
+    for pattern in _SECRETS:
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return text
+
+
+def _state(diff, side):
+    """The 'state' a file-like module's diff gives for one side, or ''."""
+    for d in diff if isinstance(diff, list) else [diff]:
+        if isinstance(d, dict) and isinstance(d.get(side), dict):
+            return d[side].get("state", "")
+    return ""
+
+
+def kind_of(action, res, handler=False):
+    """The kind of a finding that has no explicit kind: live setting, effective config, added,
+    removed, file, consequence (a restart or reload some other finding causes) or task."""
+    short = action.rsplit(".", 1)[-1]
+    if handler:
+        return "consequence"
+    if short in LIVE_ACTIONS:
+        return "live setting"
+    if short in FILE_ACTIONS:
+        if _state(res.get("diff"), "after") == "absent":
+            return "added"
+        if _state(res.get("diff"), "before") == "absent":
+            return "removed"
+        return "file"
+    if short in ("mysql_index", "postgresql_idx"):
+        return "removed" if res.get("before") is None and not res.get("drift") else "effective config"
+    if short in RESTORE_ACTIONS:
+        return "removed"
+    if short in ("command", "shell") and res.get("msg") == WOULD_RUN:
+        return "effective config"
+    return "task"
 
 
 def unified(before, after, before_header, after_header):
@@ -88,6 +140,14 @@ def diff_text(result):
     return text if len(text) <= MAX_DIFF_CHARS else text[:MAX_DIFF_CHARS] + "\n[... cut]\n"
 
 
+def _text(value):
+    return redact(value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True))
+
+
+def _is_loop(task):
+    return bool(getattr(task, "loop", None) or getattr(task, "loop_with", None))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -102,7 +162,7 @@ class CallbackModule(CallbackBase):
         self.check_mode = None
 
     def _host(self, name):
-        return self.hosts.setdefault(name, {"status": "ok", "changes": [], "errors": []})
+        return self.hosts.setdefault(name, {"status": "ok", "changes": [], "errors": [], "skipped": []})
 
     @staticmethod
     def _where(result):
@@ -110,23 +170,51 @@ class CallbackModule(CallbackBase):
         role = task._role.get_name(include_role_fqcn=False) if task._role else ""
         return task, role
 
-    def _entry(self, result, res):
+    def _entry(self, result, res, kind=None):
         task, role = self._where(result)
-        entry = {"play": self.play, "role": role, "task": task.get_name(), "action": task.action}
-        if isinstance(task, Handler):
+        handler = isinstance(task, Handler)
+        entry = {"play": self.play, "role": role, "task": task.get_name(), "action": task.action,
+                 "kind": kind or kind_of(task.action, res, handler)}
+        if handler:
             entry["handler"] = True
         item = res.get("_ansible_item_label", res.get("item"))
         if item is not None:
-            entry["item"] = redact(item if isinstance(item, str) else json.dumps(item, default=str))
+            entry["item"] = _text(item)
         if res.get("censored"):
             entry["censored"] = True
         for key in ("msg", "warnings"):
             if res.get(key):
-                entry[key] = redact(res[key] if isinstance(res[key], str) else json.dumps(res[key], default=str))
+                entry[key] = _text(res[key])
         text = diff_text(res)
         if text:
             entry["diff"] = text
         return entry
+
+    def _findings(self, result, res):
+        """A module's own findings (kind, what, before, after), each an entry of the report."""
+        entries = []
+        for finding in res.get("findings") or []:
+            if not isinstance(finding, dict):
+                continue
+            entry = self._entry(result, {k: v for k, v in res.items() if k != "diff"},
+                                kind=str(finding.get("kind") or "task"))
+            entry.pop("msg", None)
+            entry.update(what=_text(finding.get("what", "")), before=_text(finding.get("before", "")),
+                         after=_text(finding.get("after", "")))
+            entries.append(entry)
+        return entries
+
+    @staticmethod
+    def _drifts(res):
+        """Whether an ok result is drift: a change, a module that says drift without changing,
+        a command that would run, or a diff whose sides differ with no change reported."""
+        if res.get("changed") or res.get("drift") or res.get("findings"):
+            return True
+        diffs = res.get("diff")
+        for d in diffs if isinstance(diffs, list) else [diffs]:
+            if isinstance(d, dict) and ("before" in d or "after" in d) and d.get("before") != d.get("after"):
+                return True
+        return False
 
     # --- events -------------------------------------------------------------------------------
     def v2_playbook_on_start(self, playbook):
@@ -139,15 +227,14 @@ class CallbackModule(CallbackBase):
 
     def _record_ok(self, result):
         res = result._result
-        if res.get("changed"):
-            self._host(result._host.get_name())["changes"].append(self._entry(result, res))
-        else:
-            self._host(result._host.get_name())
+        host = self._host(result._host.get_name())
+        if self._drifts(res):
+            host["changes"].extend(self._findings(result, res) or [self._entry(result, res)])
 
     def v2_runner_on_ok(self, result):
         # A looped task reports each item (v2_runner_item_on_ok) and then the whole loop; the
-        # items carry the detail, so a loop's summary is kept only when it has no items.
-        if result._result.get("results") is not None:
+        # items carry the detail. A task that is no loop keeps its result, `results` key or not.
+        if _is_loop(result._task) and result._result.get("results") is not None:
             self._host(result._host.get_name())
             return
         self._record_ok(result)
@@ -155,27 +242,64 @@ class CallbackModule(CallbackBase):
     def v2_runner_item_on_ok(self, result):
         self._record_ok(result)
 
+    def _record_skip(self, result):
+        res = result._result
+        host = self._host(result._host.get_name())
+        task, role = self._where(result)
+        msg = str(res.get("msg") or "")
+        if msg == WOULD_RUN:
+            # ansible.builtin.command in check mode: its condition held, so a real run would act.
+            host["changes"].append(self._entry(result, res))
+            return
+        if NO_CHECK_MODE in msg:
+            # A blind spot: the check could not look at what this task manages.
+            entry = self._entry(result, res, kind="blind spot")
+            entry["msg"] = "not checked: " + _text(msg)
+            host["errors"].append(entry)
+            host["status"] = "failed"
+            return
+        reason = res.get("false_condition") or res.get("skip_reason") or msg or "skipped"
+        key = {"role": role, "task": task.get_name(), "reason": _text(reason)}
+        if key not in host["skipped"]:
+            host["skipped"].append(key)
+
+    def v2_runner_on_skipped(self, result):
+        if _is_loop(result._task) and result._result.get("results") is not None:
+            if not result._result["results"]:
+                self._record_skip(result)      # an empty loop: skipped as a whole
+            return
+        self._record_skip(result)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._record_skip(result)
+
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if ignore_errors:
             return self._host(result._host.get_name())
-        if result._result.get("results") is not None:
+        if _is_loop(result._task) and result._result.get("results") is not None:
             host = self._host(result._host.get_name())
             host["status"] = "failed"
             return
         self._failed(result)
 
     def v2_runner_item_on_failed(self, result):
+        # Under ignore_errors a failed item is the playbook's business, not a host failure.
+        if getattr(result._task, "ignore_errors", False) is True:
+            return self._host(result._host.get_name())
         self._failed(result)
 
     def _failed(self, result):
         host = self._host(result._host.get_name())
         host["status"] = "failed"
-        host["errors"].append(self._entry(result, result._result))
+        entry = self._entry(result, result._result, kind="error")
+        host["errors"].append(entry)
+        # A module that stops on drift it will not repair (mysql_accounts) still says what it found.
+        host["changes"].extend(self._findings(result, result._result))
 
     def v2_runner_on_unreachable(self, result):
         host = self._host(result._host.get_name())
         host["status"] = "unreachable"
-        host["errors"].append(self._entry(result, result._result))
+        host["errors"].append(self._entry(result, result._result, kind="unreachable"))
 
     def v2_playbook_on_stats(self, stats):
         for name in stats.processed:
@@ -236,11 +360,11 @@ def markdown(report):
             continue
         lines += [f"## {name}: {h['status']}", ""]
         for e in h["errors"]:
-            lines.append(f"- **error** in {e['role'] or e['play']}: {e['task']}: {e.get('msg', '')}".rstrip())
+            lines.append(f"- **{e.get('kind', 'error')}** in {e['role'] or e['play']}: {e['task']}: {e.get('msg', '')}".rstrip())
         for e in h["changes"]:
             item = f" [{e['item']}]" if "item" in e else ""
-            kind = ", handler" if e.get("handler") else ""
-            lines.append(f"- {e['role'] or e['play']}: {e['task']}{item} ({e['action']}{kind})")
+            what = f": {e['what']}: {e['before']} → {e['after']}" if "what" in e else ""
+            lines.append(f"- **{e['kind']}** {e['role'] or e['play']}: {e['task']}{item}{what} ({e['action']})")
             if e.get("diff"):
                 lines += ["", "  ```diff"] + ["  " + ln for ln in e["diff"].rstrip("\n").splitlines()] + ["  ```", ""]
         lines.append("")
