@@ -186,3 +186,55 @@ def apply(client, params, changes, persist):
         except ResponseError as err:
             raise RedisModuleError("the settings are live, but CONFIG REWRITE failed (%s): the server was started "
                                    "without a config file, or cannot write it; set persist=false" % _first_line(err))
+
+
+# --- ACL users --------------------------------------------------------------------------------
+def read_acl(client, params):
+    """{user: ACL LIST rule line} of the live server."""
+    try:
+        lines = client.execute_command("ACL", "LIST")
+    except NoPermissionError:
+        raise RedisModuleError("the user Redis at %s logged us in as may not run ACL LIST: grant it +acl "
+                               "or log in as an operator" % where(params))
+    except ResponseError as err:
+        raise RedisModuleError("Redis at %s refused ACL LIST: %s" % (where(params), _first_line(err)))
+    users = {}
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[0] == "user":
+            users[parts[1]] = line
+    return users
+
+
+def plan_acl(live, declared):
+    """Findings and commands for the ACL users: any user not declared (besides `default`) is
+    added and deleted; a declared one that is missing, off, or lost its password hash is set
+    back from its declared rules. `declared` is {name: rules as in an ACL file line}."""
+    findings, commands = [], []
+    for name in sorted(set(live) - set(declared) - {"default"}):
+        findings.append({"kind": "added", "what": "ACL user %s" % name, "before": "present", "after": "absent"})
+        commands.append(["ACL", "DELUSER", name])
+    for name in sorted(declared):
+        rules = declared[name].split()
+        hashes = [r for r in rules if r.startswith("#")]
+        line = live.get(name)
+        if line is None:
+            problem = "absent"
+        elif " on " not in " %s " % line:
+            problem = "off"
+        elif any(h not in line.split() for h in hashes):
+            problem = "another password"
+        else:
+            continue
+        findings.append({"kind": "removed", "what": "ACL user %s" % name, "before": problem, "after": "as declared"})
+        commands.append(["ACL", "SETUSER", name, "reset"] + rules)
+    return findings, commands
+
+
+def apply_acl(client, params, commands):
+    for command in commands:
+        try:
+            client.execute_command(*command)
+        except ResponseError as err:
+            raise RedisModuleError("Redis at %s refused %s %s %s: %s"
+                                   % (where(params), command[0], command[1], command[2], _first_line(err)))

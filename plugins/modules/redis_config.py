@@ -34,6 +34,15 @@ options:
         at the mercy of a rewrite.
     type: bool
     default: true
+  acl_users:
+    description:
+      - The ACL users that may exist besides C(default), each with its rules as an ACL file line
+        after C(user NAME) (C(on #<sha256> ~app:* +@all -@dangerous)). When given, C(ACL LIST) is
+        read too: a user not listed is deleted (C(ACL DELUSER)), and a listed one that is missing,
+        off, or has another password is set back from its rules (C(ACL SETUSER NAME reset ...)).
+      - Rule changes that keep the user on with its password are not compared.
+      - Omit to leave ACL users alone.
+    type: dict
 extends_documentation_fragment:
   - prodready.vps.redis
 attributes:
@@ -83,6 +92,12 @@ queries:
   type: list
   elements: str
   sample: ["CONFIG SET maxmemory-policy allkeys-lru", "CONFIG REWRITE"]
+findings:
+  description: ACL users that were added, or declared ones that are missing, off or have another password.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "added", "what": "ACL user intruder", "before": "present", "after": "absent"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -90,13 +105,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.prodready.vps.plugins.module_utils._compare import plan_changes
 from ansible_collections.prodready.vps.plugins.module_utils._redis import (
     HAS_REDIS, REDIS_IMPORT_ERROR, RedisModuleError, apply, connect, connection_argument_spec,
-    normalise, planned_queries, protect_secrets, read_live, redact)
+    apply_acl, normalise, plan_acl, planned_queries, protect_secrets, read_acl, read_live, redact)
 
 
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(settings=dict(type="dict", required=True),
-                         persist=dict(type="bool", default=True))
+                         persist=dict(type="bool", default=True),
+                         acl_users=dict(type="dict"))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("login_unix_socket", "login_host")])
     if not HAS_REDIS:
@@ -104,18 +120,23 @@ def main():
     protect_secrets(module)
     settings = module.params["settings"]
 
+    findings, acl_commands = [], []
     try:
         client = connect(module.params)
         changes = plan_changes(read_live(client, module.params, list(settings)), settings, normalise)
+        if module.params["acl_users"] is not None:
+            findings, acl_commands = plan_acl(read_acl(client, module.params), module.params["acl_users"])
         if changes and not module.check_mode:
             apply(client, module.params, changes, module.params["persist"])
+        if acl_commands and not module.check_mode:
+            apply_acl(client, module.params, acl_commands)
     except RedisModuleError as err:
         module.fail_json(msg=str(err))
 
     shown = {name: {"before": redact(name, c["before"]), "after": redact(name, c["after"])}
              for name, c in changes.items()}
-    module.exit_json(changed=bool(changes), changes=shown,
-                     queries=planned_queries(changes, module.params["persist"]),
+    queries = planned_queries(changes, module.params["persist"]) + [" ".join(c[:3]) for c in acl_commands]
+    module.exit_json(changed=bool(changes) or bool(acl_commands), changes=shown, findings=findings, queries=queries,
                      diff={"before": {n: c["before"] for n, c in shown.items()},
                            "after": {n: c["after"] for n, c in shown.items()}})
 

@@ -169,3 +169,32 @@ def test_tls_connection_verifies_the_server(redis_server):
     plain = _run({**srv.login, "settings": {"maxmemory-policy": "allkeys-lru"}})
     assert plain.get("failed") is True
     assert "Redis at 127.0.0.1:%d" % srv.port in plain["msg"]
+
+
+def _acl(srv):
+    return {line.split()[1]: line for line in srv.client.execute_command("ACL", "LIST")}
+
+
+def test_acl_users_added_live_are_found_and_deleted_and_declared_ones_set_back(redis_server):
+    import hashlib
+    srv = redis_server()
+    digest = hashlib.sha256(OPS_PASSWORD.encode()).hexdigest()
+    declared = {"ops": f"on #{digest} ~* &* +@all",
+                "app": "on #%s ~app:* resetchannels +@connection +@read +@write -@dangerous"
+                       % hashlib.sha256(APP_PASSWORD.encode()).hexdigest()}
+    args = {**srv.login, "settings": {}, "acl_users": declared}
+    assert _run(args, check=True)["changed"] is False          # as the config file made them
+    srv.client.execute_command("ACL", "SETUSER", "intruder", "on", ">prtestsecret-intruder", "~*", "+@all")
+    srv.client.execute_command("ACL", "SETUSER", "app", "off")
+    check = _run(args, check=True)
+    assert check["changed"] is True
+    assert check["findings"] == [
+        {"kind": "added", "what": "ACL user intruder", "before": "present", "after": "absent"},
+        {"kind": "removed", "what": "ACL user app", "before": "off", "after": "as declared"}]
+    assert "intruder" in _acl(srv)
+    fixed = _run(args)
+    assert fixed["changed"] is True and fixed["queries"] == ["ACL DELUSER intruder", "ACL SETUSER app"]
+    users = _acl(srv)
+    assert "intruder" not in users and " on " in users["app"]
+    assert redis.Redis(port=srv.port, username="app", password=APP_PASSWORD).ping()
+    assert _run(args)["changed"] is False
