@@ -11,17 +11,18 @@ module: audit
 short_description: Report drift findings that tasks computed from what a daemon runs with
 description:
   - Takes findings computed from live readings (C(sshd -T), C(nft list ruleset), C(systemctl show),
-    ...) by the P(prodready.vps.sshd_findings#filter)-style filters of this collection, and reports
-    them so the P(prodready.vps.drift#callback) report names each one with its kind and before → after.
+    ...) by this collection's filters (C(sshd_findings), C(nft_findings)), and reports them so the
+    drift report of the C(prodready.vps.drift) callback names each one with its kind and before and after.
   - In check mode findings are drift (RV(drift)); in a normal run they are shown, and the tasks after
     it repair them, or, with O(fail_msg), the run stops naming them.
-  - Runs on the controller: no connection to the host.
+  - Runs on the controller, with no connection to the host.
 version_added: 0.2.0
 author: prodready engineers (@prodready)
 options:
   findings:
-    description: The findings, each C(kind) (V(live setting), V(effective config), V(added), V(removed),
-      V(file)), C(what), C(before), C(after).
+    description:
+      - The findings, each with C(kind) (V(live setting), V(effective config), V(added), V(removed) or
+        V(file)), C(what), C(before) and C(after).
     type: list
     elements: dict
     default: []
@@ -34,6 +35,7 @@ attributes:
     description: Reports the findings as drift.
   diff_mode:
     support: none
+    description: Findings carry their own before and after.
 """
 
 EXAMPLES = r"""

@@ -37,8 +37,8 @@ options:
   acl_users:
     description:
       - The ACL users that may exist besides C(default), each with its rules as an ACL file line
-        after C(user NAME) (C(on #<sha256> ~app:* +@all -@dangerous)). When given, C(ACL LIST) is
-        read too: a user not listed is deleted (C(ACL DELUSER)), and a listed one that is missing,
+        after C(user NAME), such as C(on) then C(#) and the password's SHA-256, then C(~app:* +@all -@dangerous). When given, C(ACL LIST) is
+        read too. A user not listed is deleted (C(ACL DELUSER)), and a listed one that is missing,
         off, or has another password is set back from its rules (C(ACL SETUSER NAME reset ...)).
       - Rule changes that keep the user on with its password are not compared.
       - Omit to leave ACL users alone.

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 
 import pytest
+import yaml
 
 
 ROOT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
@@ -35,36 +36,66 @@ def drift_check(*args, inventories=(INVENTORY,)):
 
 
 def describe(entry):
-    return " | ".join(str(entry.get(k, "")) for k in ("role", "task", "action", "item", "diff"))
+    return " | ".join(str(entry.get(k, "")) for k in ("kind", "role", "task", "action", "item", "what", "diff"))
+
+
+def finding(kind, what):
+    """A report entry of that kind whose finding names `what`."""
+    return lambda e: e.get("kind") == kind and what in str(e.get("what", ""))
 
 
 # What each tampering must show up as in the report: (name, predicate over a change entry).
 TAMPERING = {
-    "redis live CONFIG SET": lambda e: e["action"].endswith("redis_config") and "maxmemory-policy" in describe(e),
-    "redis.conf edited": lambda e: e["action"].endswith("template") and "/etc/redis/redis.conf" in describe(e),
-    "mysql index dropped": lambda e: e["action"].endswith("mysql_index") and "idx_orders_user_created" in describe(e),
-    "nginx site edited": lambda e: (e["action"].endswith("template")
+    "redis live CONFIG SET": lambda e: (e["kind"] == "live setting" and e["action"].endswith("redis_config")
+                                        and "maxmemory-policy" in describe(e)),
+    "redis.conf edited": lambda e: (e["kind"] == "file" and e["action"].endswith("template")
+                                    and "/etc/redis/redis.conf" in describe(e)),
+    "mysql index dropped": lambda e: (e["kind"] == "removed" and e["action"].endswith("mysql_index")
+                                      and "idx_orders_user_created" in describe(e)),
+    "nginx site edited": lambda e: (e["kind"] == "file" and e["action"].endswith("template")
                                     and "sites-available/shop.localhost.conf" in describe(e)),
-    "fail2ban stopped": lambda e: "fail2ban" in describe(e) and e["action"].endswith(("service", "systemd_service")),
-    # Its task is no_log (secrets inside): the report names the task, never the content.
-    "app env file 0644": lambda e: e["role"] == "app" and "environment file" in e["task"] and e.get("censored"),
-    "less removed": lambda e: e["action"].endswith(("apt", "package")) and re.search(r"\bless\b", describe(e)),
+    "fail2ban stopped": lambda e: (e["kind"] == "removed" and "fail2ban" in describe(e)
+                                   and e["action"].endswith(("service", "systemd_service"))),
+    # The render is no_log (secrets inside): named, never shown; the mode and owner are shown apart.
+    "app env file 0644 (censored render)": lambda e: (e["role"] == "app" and "environment file" in e["task"]
+                                                      and e.get("censored")),
+    "app env file 0644 (mode)": lambda e: (e["kind"] == "file" and e["action"].endswith(".file")
+                                           and '"mode": "0644"' in e.get("diff", "")
+                                           and '"mode": "0600"' in e.get("diff", "")),
+    "less removed": lambda e: (e["kind"] == "removed" and e["action"].endswith(("apt", "package"))
+                               and re.search(r"\bless\b", describe(e))),
+    # Issue #24: the live state beside the files.
+    "mariadb live SET GLOBAL": lambda e: (e["kind"] == "live setting" and e["action"].endswith("mysql_settings")
+                                          and "max_connections" in e.get("diff", "")),
+    "sshd password logins (a drop-in read first)": finding("effective config", "sshd passwordauthentication"),
+    "firewall flushed": finding("removed", "nftables table inet prodready"),
+    "database account from anywhere": finding("added", "account intruder@%"),
+    "redis ACL user": finding("added", "ACL user intruder"),
+    "nginx site nobody declared": lambda e: (e["kind"] == "added" and "sites-enabled/intruder" in describe(e)),
+    "nginx tree rejected": finding("effective config", "nginx -t"),
+    "app unit drop-in": finding("added", "shop@.service.d/override.conf"),
+    "backup timer disabled": lambda e: (e["kind"] == "removed" and "prodready-backup.timer" in describe(e)),
 }
 
 
 def consequence(entry, changes):
-    """A restart or reload the run would make because of a tampering in the same role (a handler,
-    or the app's restart of instances whose environment changed) is explained by that tampering."""
+    """What a tampering causes in its own role is explained by it: a restart or reload (a
+    handler, or the app's restart of instances whose environment changed), a would-run command
+    that repairs it (the firewall's load), sshd -T's other keywords read from the same drop-in."""
     tampered_roles = {e["role"] for e in changes if any(m(e) for m in TAMPERING.values())}
-    return (entry["role"] in tampered_roles and entry["action"].endswith("systemd_service")
-            and (entry.get("handler") or "Restart" in entry["task"] or "Reload" in entry["task"]))
+    if entry["role"] not in tampered_roles:
+        return False
+    return (entry["kind"] == "consequence"
+            or (entry["action"].endswith("systemd_service") and ("Restart" in entry["task"] or "Reload" in entry["task"]))
+            or (entry["action"].endswith("command") and entry["kind"] == "effective config"))
 
 
 @pytest.fixture(scope="module")
 def tampered(host):
     """Make every change at once, behind Ansible's back, as an operator or an intruder would."""
+    redis = f"{REDIS_AUTH} redis-cli"
     cmds = [
-        f"{REDIS_AUTH} redis-cli prtestsecret_DCFG_5b2e SET maxmemory-policy noeviction",
+        f"{redis} prtestsecret_DCFG_5b2e SET maxmemory-policy noeviction",
         "sed -i 's/^tcp-backlog .*/tcp-backlog 4096/' /etc/redis/redis.conf",
         "mariadb -e 'DROP INDEX idx_orders_user_created ON app.orders'",
         "sed -i 's/client_max_body_size [0-9a-z]*;/client_max_body_size 900m;/' "
@@ -73,6 +104,17 @@ def tampered(host):
         "chmod 0644 /etc/shop/shop.env",
         # dpkg removes that one package or refuses (rsync, say, would take mariadb-server with it).
         "dpkg --remove less",
+        # The live state: none of these touches a file the roles write.
+        "mariadb -e 'SET GLOBAL max_connections = 5'",
+        "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/000-password.conf",
+        "nft flush ruleset",
+        "mariadb -e \"CREATE USER 'intruder'@'%' IDENTIFIED BY 'x'; GRANT ALL ON *.* TO 'intruder'@'%'\"",
+        f"{redis} ACL SETUSER intruder on '>x' '~*' '+@all'",
+        "printf 'server { listen 8099; not_a_directive on; }\\n' > /etc/nginx/sites-available/intruder"
+        " && ln -s /etc/nginx/sites-available/intruder /etc/nginx/sites-enabled/intruder",
+        "mkdir -p /etc/systemd/system/shop@.service.d && printf '[Service]\\nEnvironment=INTRUDER=1\\n'"
+        " > /etc/systemd/system/shop@.service.d/override.conf && systemctl daemon-reload",
+        "systemctl disable --now prodready-backup.timer",
     ]
     for cmd in cmds:
         result = host.run(cmd)
@@ -84,15 +126,37 @@ def tampered(host):
     assert host.file("/etc/shop/shop.env").mode == 0o644
     assert not host.package("less").is_installed
     assert host.package("mariadb-server").is_installed
+    assert "passwordauthentication yes" in host.check_output("sshd -T")
+    assert "prodready" not in host.check_output("nft list ruleset")
+    assert host.run("nginx -t").rc != 0
     return cmds
+
+
+CONVERGED = {}
 
 
 def test_converged_host_has_no_drift(host):
     code, report, markdown, out = drift_check()
+    CONVERGED["report"] = report
     assert code == 0, out[-3000:] + markdown[:6000]
     assert report["check_mode"] is True
     assert report["summary"] == {"ok": [HOST], "drift": [], "failed": [], "unreachable": []}
     assert report["hosts"][HOST]["changes"] == []
+
+
+def test_check_mode_skips_only_the_listed_tasks_and_none_for_lack_of_check_mode():
+    """On a converged host every task runs under --check; the ones skipped by their condition
+    are listed, each with the reason, in check_mode_skips.yml. A new skip fails here."""
+    with open(os.path.join(SCENARIO, "check_mode_skips.yml")) as f:
+        listed = yaml.safe_load(f)
+    skipped = CONVERGED["report"]["hosts"][HOST]["skipped"]
+    blind = [e for e in CONVERGED["report"]["hosts"][HOST]["errors"] if e.get("kind") == "blind spot"]
+    assert not blind, blind
+    reasons = {f"{s['role'] or '(play)'} | {s['task']}": s["reason"] for s in skipped}
+    unlisted = [f"+ {t}  (when: {r})" for t, r in sorted(reasons.items()) if t not in listed]
+    gone = [f"- {t}" for t in sorted(listed) if t not in reasons]
+    assert not unlisted and not gone, "skipped in check mode, not as listed:\n" + "\n".join(unlisted + gone)
+    assert all(str(reason).strip() for reason in listed.values()), "each listed skip needs its reason"
 
 
 def test_each_tampering_is_named_on_its_host_and_nothing_else(tampered):
@@ -117,6 +181,18 @@ def test_converge_repairs_and_the_check_is_clean_again(host):
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert host.service("fail2ban").is_running
     assert host.file("/etc/shop/shop.env").mode == 0o600
+    # The live state is back too, and nothing was lost: overrides are kept aside.
+    assert host.check_output("mariadb -NBe 'SELECT @@max_connections'") == "1000"
+    assert "passwordauthentication no" in host.check_output("sshd -T")
+    assert host.file("/var/backups/prodready/ssh/000-password.conf").exists
+    assert "table inet prodready" in host.check_output("nft list ruleset")
+    assert host.check_output("mariadb -NBe \"SELECT COUNT(*) FROM mysql.user WHERE User = 'intruder'\"") == "0"
+    assert "intruder" not in host.check_output(f"{REDIS_AUTH} redis-cli ACL USERS")
+    assert not host.file("/etc/nginx/sites-enabled/intruder").exists and host.run("nginx -t").rc == 0
+    assert not host.file("/etc/systemd/system/shop@.service.d/override.conf").exists
+    assert host.file("/var/backups/prodready/systemd/etc/systemd/system/shop@.service.d/override.conf").exists
+    assert "INTRUDER" not in host.check_output("systemctl show -p Environment shop@3000.service")
+    assert host.service("prodready-backup.timer").is_enabled
     code, report, markdown, out = drift_check()
     assert code == 0, out[-2000:] + markdown[:6000]
 
