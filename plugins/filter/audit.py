@@ -24,7 +24,7 @@ def sshd_effective(text):
     listenaddress, ...) are joined with a space in the order printed."""
     found = {}
     for line in (text or "").splitlines():
-        key, _, value = line.strip().partition(" ")
+        key, value = (line.strip().split(" ", 1) + [""])[:2]
         if key:
             found[key.lower()] = (found[key.lower()] + " " + value.strip()) if key.lower() in found else value.strip()
     return found

@@ -111,11 +111,11 @@ def main():
         module.fail_json(msg="systemctl show failed: %s" % err.strip())
     units = parse_show(out)
     found = overrides(units, p["managed"])
-    paths = sorted({path for _, path, _ in found})
+    paths = sorted({entry[1] for entry in found})
     after = "absent" if module.check_mode else "moved to %s" % p["backup_dir"]
-    findings = [{"kind": "added", "what": what, "before": "present", "after": after} for _, _, what in found]
+    findings = [{"kind": "added", "what": entry[2], "before": "present", "after": after} for entry in found]
     active = {u.get("Id") for u in units if u.get("ActiveState") in ("active", "activating", "reloading")}
-    restart = sorted({name for name, _, _ in found if name in active})
+    restart = sorted({entry[0] for entry in found if entry[0] in active})
     if paths and not module.check_mode:
         for path in paths:
             target = os.path.join(p["backup_dir"], path.lstrip("/"))
