@@ -33,4 +33,7 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg="%s: %s" % (fail_msg, "; ".join(lines)))
             else:
                 result["msg"] = "; ".join(lines)
+                if not self._task.check_mode:
+                    # A normal run shows them: the tasks after this one repair what they may.
+                    result["warnings"] = ["found " + line for line in lines]
         return result

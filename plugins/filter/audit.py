@@ -107,7 +107,43 @@ def extra_paths(present, managed, what):
             for path in sorted(present or []) if path not in managed]
 
 
+def pg_index_findings(results):
+    """Indexes found by name with another definition (table, column list, uniqueness), from the
+    results of the postgresql role's index query: the same contract as mysql_index."""
+    findings = []
+    for result in results or []:
+        rows = result.get("query_result") or [{}]
+        found, want = rows[0].get("index"), result.get("item") or {}
+        if not found:
+            continue
+        wanted = {"table": str(want.get("table", "")).split(".")[-1].lower(),
+                  "columns": [str(c).lower() for c in want.get("columns", [])],
+                  "unique": bool(want.get("unique", False))}
+        have = {"table": str(found.get("table", "")).lower(),
+                "columns": [str(c).lower().strip('"') for c in found.get("columns") or []],
+                "unique": bool(found.get("unique"))}
+        if have != wanted:
+            show = "%(table)s (%(cols)s)%(u)s"
+            findings.append(_finding(
+                "effective config", "index %s in %s" % (want.get("name"), want.get("database")),
+                show % dict(table=have["table"], cols=", ".join(have["columns"]), u=" unique" if have["unique"] else ""),
+                show % dict(table=wanted["table"], cols=", ".join(wanted["columns"]),
+                            u=" unique" if wanted["unique"] else "")))
+    return findings
+
+
+_PG_RIGHTS = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rolbypassrls")
+
+
+def pg_role_findings(rows):
+    """Roles nobody declared that hold a global right, from the postgresql role's pg_roles query."""
+    return [_finding("added", "role %s" % row["rolname"],
+                     "has " + ", ".join(r[3:].upper() for r in _PG_RIGHTS if row.get(r)), "absent")
+            for row in rows or []]
+
+
 class FilterModule:
     def filters(self):
         return {"sshd_findings": sshd_findings, "nft_findings": nft_findings, "nft_table": nft_table,
-                "extra_paths": extra_paths}
+                "extra_paths": extra_paths, "pg_index_findings": pg_index_findings,
+                "pg_role_findings": pg_role_findings}

@@ -120,3 +120,23 @@ def test_acl_rules_are_one_line_per_user():
                             "resetchannels +@all"}
     with pytest.raises(AnsibleFilterError, match="needs name, password"):
         redis_acl.redis_acl_rules([{"name": "x"}])
+
+
+def test_a_postgresql_index_is_compared_by_definition():
+    want = {"database": "shop", "table": "orders", "name": "idx_c", "columns": ["customer_id", "created_at"]}
+    same = {"item": want, "query_result": [{"present": True, "index": {
+        "table": "orders", "unique": False, "columns": ["customer_id", "created_at"]}}]}
+    other = {"item": want, "query_result": [{"present": True, "index": {
+        "table": "orders", "unique": True, "columns": ["created_at"]}}]}
+    missing = {"item": want, "query_result": [{"present": True, "index": None}]}
+    assert audit.pg_index_findings([same, missing]) == []
+    assert audit.pg_index_findings([other]) == [
+        {"kind": "effective config", "what": "index idx_c in shop", "before": "orders (created_at) unique",
+         "after": "orders (customer_id, created_at)"}]
+
+
+def test_postgresql_roles_with_global_rights_are_named_with_them():
+    rows = [{"rolname": "intruder", "rolsuper": True, "rolcreaterole": False, "rolcreatedb": True,
+             "rolreplication": False, "rolbypassrls": False}]
+    assert audit.pg_role_findings(rows) == [
+        {"kind": "added", "what": "role intruder", "before": "has SUPER, CREATEDB", "after": "absent"}]

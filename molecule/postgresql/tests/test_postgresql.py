@@ -19,6 +19,8 @@ CONVERGE = SCENARIO / "converge.yml"
 USERS = {u["name"]: u["password"] for u in
          yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"][
              "postgresql_users"]}
+INDEX = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"][
+    "postgresql_indexes"][0]
 VERSION = {"pg13": "17", "pg12": "15"}
 
 
@@ -112,6 +114,24 @@ def test_the_declared_index_is_made_once_the_table_exists_and_data_survives(host
     assert "(customer_id, created_at)" in index
     assert started(host) == before  # a re-run does not restart the server
     host.check_output(f"systemctl restart postgresql@{VERSION[name]}-main")
+    assert as_user(host, "shop", "SELECT count(*) FROM orders").stdout.strip() == "500"
+
+
+def test_a_role_with_global_rights_and_an_index_on_other_columns_are_named_then_repaired(host, name):
+    """What was added beside the declared roles stops the run by name; with the opt-in switch it is
+    dropped, and the declared index, found by name on other columns, is rebuilt when asked."""
+    admin(host, "CREATE ROLE intruder SUPERUSER LOGIN")
+    admin(host, f"DROP INDEX {INDEX['name']}; CREATE INDEX {INDEX['name']} ON orders (created_at)", "shop")
+    rc, out = run_converge(host, CONVERGE)
+    assert rc != 0 and "role intruder: has SUPER" in out and "postgresql_remove_unmanaged_roles" in out, out[-3000:]
+    assert admin(host, "SELECT count(*) FROM pg_roles WHERE rolname = 'intruder'") == "1"
+    rc, out = run_converge(host, CONVERGE, postgresql_remove_unmanaged_roles=True,
+                           postgresql_indexes=[dict(INDEX, rebuild=True)])
+    assert rc == 0, out[-3000:]
+    assert f"index {INDEX['name']} in shop: orders (created_at)" in out
+    assert admin(host, "SELECT count(*) FROM pg_roles WHERE rolname = 'intruder'") == "0"
+    index = admin(host, f"SELECT indexdef FROM pg_indexes WHERE indexname = '{INDEX['name']}'", "shop")
+    assert "(customer_id, created_at)" in index
     assert as_user(host, "shop", "SELECT count(*) FROM orders").stdout.strip() == "500"
 
 
