@@ -87,6 +87,14 @@ def _state(diff, side):
     return ""
 
 
+def _new_file(diff):
+    """A copy/template diff of a file that is not there: nothing before, content after."""
+    for d in diff if isinstance(diff, list) else [diff]:
+        if isinstance(d, dict) and d.get("before") == "" and d.get("after"):
+            return True
+    return False
+
+
 def kind_of(action, res, handler=False):
     """The kind of a finding that has no explicit kind: live setting, effective config, added,
     removed, file, consequence (a restart or reload some other finding causes) or task."""
@@ -98,7 +106,7 @@ def kind_of(action, res, handler=False):
     if short in FILE_ACTIONS:
         if _state(res.get("diff"), "after") == "absent":
             return "added"
-        if _state(res.get("diff"), "before") == "absent":
+        if _state(res.get("diff"), "before") == "absent" or _new_file(res.get("diff")):
             return "removed"
         return "file"
     if short in ("mysql_index", "postgresql_idx"):
@@ -258,7 +266,7 @@ class CallbackModule(CallbackBase):
             host["errors"].append(entry)
             host["status"] = "failed"
             return
-        reason = res.get("false_condition") or res.get("skip_reason") or msg or "skipped"
+        reason = res.get("false_condition") or res.get("skipped_reason") or msg or "skipped"
         key = {"role": role, "task": task.get_name(), "reason": _text(reason)}
         if key not in host["skipped"]:
             host["skipped"].append(key)

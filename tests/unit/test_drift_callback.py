@@ -92,11 +92,11 @@ def test_skipped_tasks_are_listed_once_with_their_reason(cb):
         cb.v2_runner_item_on_skipped(result({"skipped": True, "false_condition": "x | length > 0", "item": item},
                                             loop="{{ xs }}"))
     cb.v2_runner_on_skipped(result({"skipped": True, "skipped_reason": "No items in the list", "results": []},
-                                   loop="{{ []}}", name="Empty"))
+                                   loop="{{ [] }}", name="Empty"))
     report, _ = cb.report()
     assert report["hosts"]["h1"]["skipped"] == [
         {"role": "redis", "task": "Configure | Render", "reason": "x | length > 0"},
-        {"role": "redis", "task": "Empty", "reason": "skipped"}]
+        {"role": "redis", "task": "Empty", "reason": "No items in the list"}]
     assert report["summary"]["ok"] == ["h1"]
 
 
@@ -159,3 +159,13 @@ def test_secrets_are_masked(text, secret):
 ])
 def test_ordinary_lines_stay_as_they_are(text):
     assert drift.redact(text) == text
+
+
+def test_a_file_that_is_gone_is_removed_and_one_to_delete_is_added(cb):
+    cb.v2_runner_on_ok(result({"changed": True, "diff": {"before": "", "after": "0 3 * * * root x\n",
+                                                         "before_header": "/etc/cron.d/job"}}))
+    cb.v2_runner_on_ok(result({"changed": True, "diff": {"before": {"state": "link"}, "after": {"state": "absent"}}},
+                              action="ansible.builtin.file", host="h2"))
+    report, _ = cb.report()
+    assert report["hosts"]["h1"]["changes"][0]["kind"] == "removed"
+    assert report["hosts"]["h2"]["changes"][0]["kind"] == "added"
