@@ -106,7 +106,7 @@ def tampered(host):
         "dpkg --remove less",
         # The live state: none of these touches a file the roles write.
         "mariadb -e 'SET GLOBAL max_connections = 5'",
-        "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/000-password.conf",
+        "printf 'PasswordAuthentication yes\\n' > /etc/ssh/sshd_config.d/00-allow-passwords.conf",
         "nft flush ruleset",
         "mariadb -e \"CREATE USER 'intruder'@'%' IDENTIFIED BY 'x'; GRANT ALL ON *.* TO 'intruder'@'%'\"",
         f"{redis} ACL SETUSER intruder on '>x' '~*' '+@all'",
@@ -144,7 +144,7 @@ def test_converged_host_has_no_drift(host):
     assert report["hosts"][HOST]["changes"] == []
 
 
-def test_check_mode_skips_only_the_listed_tasks_and_none_for_lack_of_check_mode():
+def test_check_mode_skips_only_the_listed_tasks_and_none_for_lack_of_check_mode(host):
     """On a converged host every task runs under --check; the ones skipped by their condition
     are listed, each with the reason, in check_mode_skips.yml. A new skip fails here."""
     with open(os.path.join(SCENARIO, "check_mode_skips.yml")) as f:
@@ -184,7 +184,7 @@ def test_converge_repairs_and_the_check_is_clean_again(host):
     # The live state is back too, and nothing was lost: overrides are kept aside.
     assert host.check_output("mariadb -NBe 'SELECT @@max_connections'") == "1000"
     assert "passwordauthentication no" in host.check_output("sshd -T")
-    assert host.file("/var/backups/prodready/ssh/000-password.conf").exists
+    assert host.file("/var/backups/prodready/ssh/00-allow-passwords.conf").exists
     assert "table inet prodready" in host.check_output("nft list ruleset")
     assert host.check_output("mariadb -NBe \"SELECT COUNT(*) FROM mysql.user WHERE User = 'intruder'\"") == "0"
     assert "intruder" not in host.check_output(f"{REDIS_AUTH} redis-cli ACL USERS")
