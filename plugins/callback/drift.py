@@ -237,7 +237,12 @@ class CallbackModule(CallbackBase):
         res = result._result
         host = self._host(result._host.get_name())
         if self._drifts(res):
-            host["changes"].extend(self._findings(result, res) or [self._entry(result, res)])
+            findings = self._findings(result, res)
+            # A module that also changes what it does not list as findings (redis_config's
+            # settings beside its ACL findings) is reported as a change too.
+            if not findings or res.get("changes"):
+                host["changes"].append(self._entry(result, res))
+            host["changes"].extend(findings)
 
     def v2_runner_on_ok(self, result):
         # A looped task reports each item (v2_runner_item_on_ok) and then the whole loop; the

@@ -169,3 +169,15 @@ def test_a_file_that_is_gone_is_removed_and_one_to_delete_is_added(cb):
     report, _ = cb.report()
     assert report["hosts"]["h1"]["changes"][0]["kind"] == "removed"
     assert report["hosts"]["h2"]["changes"][0]["kind"] == "added"
+
+
+def test_a_module_with_findings_and_other_changes_reports_both(cb):
+    cb.v2_runner_on_ok(result({"changed": True, "changes": {"maxmemory-policy": {"before": "noeviction",
+                                                                                "after": "allkeys-lru"}},
+                               "diff": {"before": {"maxmemory-policy": "noeviction"},
+                                        "after": {"maxmemory-policy": "allkeys-lru"}},
+                               "findings": [{"kind": "added", "what": "ACL user x", "before": "present",
+                                             "after": "absent"}]}, action="prodready.vps.redis_config"))
+    changes = cb.report()[0]["hosts"]["h1"]["changes"]
+    assert [e["kind"] for e in changes] == ["live setting", "added"]
+    assert "maxmemory-policy" in changes[0]["diff"] and "diff" not in changes[1]
