@@ -24,8 +24,11 @@ SECRET_SETTINGS = frozenset(("requirepass", "masterauth", "tls-key-file-pass", "
 _CASE_SENSITIVE = frozenset(("dir", "dbfilename", "appendfilename", "appenddirname", "logfile", "pidfile",
                              "unixsocket", "aclfile", "requirepass", "masterauth", "masteruser"))
 # Redis memory units (redis.conf: 1k = 1000 bytes, 1kb = 1024 bytes, ...).
-_UNITS = {"k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
-_SIZE = re.compile(r"^(\d+)(k|kb|m|mb|g|gb)$", re.IGNORECASE)
+_UNITS = {"b": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
+_SIZE = re.compile(r"^(\d+)(b|k|kb|m|mb|g|gb)$", re.IGNORECASE)
+_WHOLE = re.compile(r"^(\d+)\.0*$")
+# notify-keyspace-events: A stands for these class letters (Redis prints A when all are set).
+_KEYSPACE_ALL = "g$lshzxetd"
 # Old names Redis still prints in some multi-value settings.
 _ALIASES = {"slave": "replica"}
 REDACTED = "********"
@@ -77,15 +80,22 @@ def normalise(name, value):
     if name in _CASE_SENSITIVE:
         return text
     if name == "notify-keyspace-events":
-        return "".join(sorted(text))   # Redis reorders the flags it is given
+        # Redis reorders the flags it is given and prints A for all the classes A stands for.
+        return "".join(sorted(set(text.replace("A", _KEYSPACE_ALL))))
     tokens = []
     for token in text.split():
         match = _SIZE.match(token)
+        whole = _WHOLE.match(token)
         if match:
             token = str(int(match.group(1)) * _UNITS[match.group(2).lower()])
+        elif whole:
+            token = whole.group(1)           # hz: 10.0 is 10
         else:
             token = token.lower()
         tokens.append(_ALIASES.get(token, token))
+    if name == "client-output-buffer-limit" and len(tokens) % 4 == 0:
+        # Four words per client class; Redis prints the classes in its own order.
+        tokens = [w for group in sorted(tokens[i:i + 4] for i in range(0, len(tokens), 4)) for w in group]
     return " ".join(tokens)
 
 
@@ -114,6 +124,9 @@ def connect(params):
     try:
         client.ping()
     except AuthenticationError as err:
+        if "without any password configured" in str(err) or "no password is set" in str(err).lower():
+            raise RedisModuleError("Redis at %s has no password (requirepass is not set): leave login_password "
+                                   "empty, or set requirepass on the server" % where(params))
         if "NOAUTH" in str(err) or not params.get("login_password"):
             raise RedisModuleError("Redis at %s requires a password: set login_password" % where(params))
         who = "user %s" % params["login_user"] if params.get("login_user") else "the default user"
@@ -123,7 +136,26 @@ def connect(params):
         raise RedisModuleError("cannot reach Redis at %s (%s): is the server running and bound to that address?"
                                % (where(params), _first_line(err)))
     except ResponseError as err:
+        if "without any password configured" in str(err):
+            raise RedisModuleError("Redis at %s has no password (requirepass is not set): leave login_password "
+                                   "empty, or set requirepass on the server" % where(params))
         raise RedisModuleError("Redis at %s refused PING: %s" % (where(params), _first_line(err)))
+    if params.get("login_password") and not params.get("login_user"):
+        # redis-py ignores the server's "AUTH called without any password configured": a password
+        # given for a server that has none would pass unnoticed, and that server is open to all.
+        kwargs.update(password=None, username=None)
+        bare = (redis.Redis(unix_socket_path=params["login_unix_socket"], **kwargs) if params.get("login_unix_socket")
+                else redis.Redis(host=params["login_host"], port=params["login_port"], **kwargs))
+        try:
+            bare.ping()
+            open_to_all = True
+        except (AuthenticationError, ResponseError):
+            open_to_all = False
+        except (RedisConnectionError, RedisTimeoutError):
+            open_to_all = False
+        if open_to_all:
+            raise RedisModuleError("Redis at %s has no password (requirepass is not set) and answers anyone: set "
+                                   "requirepass on the server, or leave login_password empty" % where(params))
     return client
 
 

@@ -104,7 +104,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.prodready.vps.plugins.module_utils._compare import plan_changes
 from ansible_collections.prodready.vps.plugins.module_utils._redis import (
-    HAS_REDIS, REDIS_IMPORT_ERROR, RedisModuleError, apply, connect, connection_argument_spec,
+    HAS_REDIS, REDIS_IMPORT_ERROR, RedisModuleError, apply, connect, connection_argument_spec, where,
     apply_acl, normalise, plan_acl, planned_queries, protect_secrets, read_acl, read_live, redact)
 
 
@@ -118,7 +118,8 @@ def main():
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMPORT_ERROR)
     protect_secrets(module)
-    settings = module.params["settings"]
+    # Setting names are case-insensitive to Redis; CONFIG GET answers in lower case.
+    settings = {str(name).lower(): value for name, value in module.params["settings"].items()}
 
     findings, acl_commands = [], []
     try:
@@ -132,6 +133,10 @@ def main():
             apply_acl(client, module.params, acl_commands)
     except RedisModuleError as err:
         module.fail_json(msg=str(err))
+    except Exception as err:  # pylint: disable=broad-except
+        # The connection dropped or timed out after PING (a restart, a slow server): say so.
+        module.fail_json(msg="Redis at %s failed during the run (%s: %s): check that the server is up and "
+                             "answering, then run again" % (where(module.params), type(err).__name__, err))
 
     shown = {name: {"before": redact(name, c["before"]), "after": redact(name, c["after"])}
              for name, c in changes.items()}

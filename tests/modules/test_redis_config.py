@@ -198,3 +198,33 @@ def test_acl_users_added_live_are_found_and_deleted_and_declared_ones_set_back(r
     assert "intruder" not in users and " on " in users["app"]
     assert redis.Redis(port=srv.port, username="app", password=APP_PASSWORD).ping()
     assert _run(args)["changed"] is False
+
+
+def test_setting_names_are_case_insensitive(redis_server):
+    srv = redis_server()
+    result = _run({**srv.login, "settings": {"MaxMemory-Policy": "allkeys-lru"}})
+    assert result["changed"] is True and srv.live("maxmemory-policy") == "allkeys-lru"
+    assert _run({**srv.login, "settings": {"MAXMEMORY-POLICY": "allkeys-lru"}})["changed"] is False
+
+
+def test_a_password_for_a_server_without_one_says_so(tmp_path):
+    import shutil
+    import subprocess
+    import time
+    port = free_port()
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        result = _run({"login_port": port, "login_password": PASSWORD, "settings": {"hz": 10}})
+        assert result.get("failed") is True
+        assert "has no password (requirepass is not set)" in result["msg"], result["msg"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

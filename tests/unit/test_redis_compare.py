@@ -20,6 +20,13 @@ from ansible_collections.prodready.vps.plugins.module_utils._redis import (
     ("client-output-buffer-limit", "normal 0 0 0 slave 256mb 64mb 60",
      "normal 0 0 0 replica 268435456 67108864 60"),
     ("notify-keyspace-events", "Ex", "xE"),
+    ("notify-keyspace-events", "KEA", "AKE"),
+    ("notify-keyspace-events", "Kg$lshzxetd", "AK"),
+    ("maxmemory", "100b", "100"),
+    ("hz", 10.0, "10"),
+    ("hz", "10.0", "10"),
+    ("client-output-buffer-limit", "pubsub 32mb 8mb 60 normal 0 0 0 replica 256mb 64mb 60",
+     "normal 0 0 0 replica 268435456 67108864 60 pubsub 33554432 8388608 60"),
 ])
 def test_equal_meanings_compare_equal(name, desired, live):
     assert normalise(name, desired) == normalise(name, live)
