@@ -116,7 +116,7 @@ def pg_index_findings(results):
         found, want = rows[0].get("index"), result.get("item") or {}
         if not found:
             continue
-        wanted = {"table": str(want.get("table", "")).split(".")[-1].lower(),
+        wanted = {"table": str(want.get("table", "")).rsplit(".", maxsplit=1)[-1].lower(),
                   "columns": [str(c).lower() for c in want.get("columns", [])],
                   "unique": bool(want.get("unique", False))}
         have = {"table": str(found.get("table", "")).lower(),
