@@ -26,7 +26,7 @@ ER_BAD_FIELD = 1072
 ER_ALTER_OPERATION_NOT_SUPPORTED = (1845, 1846)
 CR_GONE = (2002, 2003, 2006, 2013)
 
-_COLUMN = re.compile(r"^\s*`?([A-Za-z0-9_$]+)`?\s*(?:\(\s*(\d+)\s*\))?\s*$")
+_COLUMN = re.compile(r"^\s*`?([A-Za-z0-9_$]+)`?\s*(?:\(\s*(\d+)\s*\))?\s*(?:\s(ASC|DESC))?\s*$", re.IGNORECASE)
 
 
 class MySQLModuleError(Exception):
@@ -78,37 +78,61 @@ def connect(params):
         raise MySQLModuleError("MySQL at %s refused the connection: %s" % (where(params), err.args[-1]))
 
 
+def quote(identifier):
+    """An identifier between backticks, a backtick inside doubled: a name can never end the quote."""
+    return "`%s`" % str(identifier).replace("`", "``")
+
+
 def parse_columns(columns):
-    """['user_id', 'email(20)'] -> [('user_id', None), ('email', 20)]; names lowercased, since
-    MySQL column names are case-insensitive."""
+    """['user_id', 'email(20)', 'created_at DESC'] -> [('user_id', None, False), ('email', 20, False),
+    ('created_at', None, True)]; names lowercased, since MySQL column names are case-insensitive."""
     parsed = []
     for column in columns:
         match = _COLUMN.match(str(column))
         if not match:
-            raise MySQLModuleError("column '%s' is not a column name with an optional prefix length, "
-                                   "like user_id or email(20)" % column)
-        parsed.append((match.group(1).lower(), int(match.group(2)) if match.group(2) else None))
+            raise MySQLModuleError("column '%s' is not a column name with an optional prefix length and order, "
+                                   "like user_id, email(20) or created_at DESC" % column)
+        parsed.append((match.group(1).lower(), int(match.group(2)) if match.group(2) else None,
+                       (match.group(3) or "").upper() == "DESC"))
     return parsed
 
 
+def _part(column, prefix, desc):
+    return column + ("(%d)" % prefix if prefix is not None else "") + (" DESC" if desc else "")
+
+
 def definition(columns, unique):
-    """An index definition that compares equal exactly when two indexes are the same."""
-    return {"columns": [c if n is None else "%s(%d)" % (c, n) for c, n in columns], "unique": bool(unique)}
+    """An index definition that compares equal exactly when two indexes are the same (a plain,
+    visible B-tree index; read_indexes adds the type and visibility of others)."""
+    return {"columns": [_part(*c) for c in columns], "unique": bool(unique)}
 
 
 def column_sql(columns):
-    return ", ".join("`%s`" % c if n is None else "`%s`(%d)" % (c, n) for c, n in columns)
+    return ", ".join(quote(c) + ("(%d)" % n if n is not None else "") + (" DESC" if d else "") for c, n, d in columns)
 
 
 def read_indexes(cursor, database, table):
-    """{index name: definition} of a table, from information_schema (the PRIMARY key included)."""
-    cursor.execute(
-        "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "
-        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY INDEX_NAME, SEQ_IN_INDEX", (database, table))
+    """{index name (lower case): definition} of a table, from information_schema (the PRIMARY key
+    included). Order (DESC), a functional part (an expression, MySQL 8), the type when not B-tree
+    (FULLTEXT, SPATIAL, HASH) and an ignored or invisible index are part of the definition."""
+    cursor.execute("SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+                   "ORDER BY INDEX_NAME, SEQ_IN_INDEX", (database, table))
+    names = [d[0].upper() for d in cursor.description]
     found = {}
-    for name, non_unique, column, sub_part in cursor.fetchall():
-        entry = found.setdefault(name, {"columns": [], "unique": not int(non_unique)})
-        entry["columns"].append(column.lower() if sub_part is None else "%s(%d)" % (column.lower(), int(sub_part)))
+    for values in cursor.fetchall():
+        row = dict(zip(names, values))
+        entry = found.setdefault(str(row["INDEX_NAME"]).lower(), {"columns": [], "unique": not int(row["NON_UNIQUE"])})
+        column = row.get("COLUMN_NAME")
+        if column is None:
+            part = "(%s)" % row.get("EXPRESSION", "expression")
+        else:
+            part = _part(column.lower(), int(row["SUB_PART"]) if row.get("SUB_PART") is not None else None,
+                         row.get("COLLATION") == "D")
+        entry["columns"].append(part)
+        if (row.get("INDEX_TYPE") or "BTREE") != "BTREE":
+            entry["type"] = row["INDEX_TYPE"]
+        if row.get("IGNORED") == "YES" or row.get("IS_VISIBLE") == "NO":
+            entry["ignored"] = True
     return found
 
 

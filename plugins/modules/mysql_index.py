@@ -34,7 +34,10 @@ options:
     required: true
   columns:
     description:
-      - Columns in index order; a prefix length in parentheses, such as C(email(20)).
+      - Columns in index order; a prefix length in parentheses, such as C(email(20)), and C(DESC)
+        after a column for a descending part, such as C(created_at DESC).
+      - The order, the type (a FULLTEXT or SPATIAL index of the same name differs) and an ignored or
+        invisible index are compared too.
       - Required with O(state=present).
     type: list
     elements: str
@@ -135,34 +138,34 @@ queries:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.prodready.vps.plugins.module_utils._mysql import (
-    ER_ALTER_OPERATION_NOT_SUPPORTED, HAS_PYMYSQL, PYMYSQL_IMPORT_ERROR, MySQLModuleError, column_sql,
-    connect, connection_argument_spec, definition, parse_columns, read_indexes, table_columns, where)
+    CR_GONE, ER_ALTER_OPERATION_NOT_SUPPORTED, HAS_PYMYSQL, PYMYSQL_IMPORT_ERROR, MySQLModuleError, column_sql,
+    connect, connection_argument_spec, definition, parse_columns, quote, read_indexes, table_columns, where)
 
 
 def plan(params, indexes, columns_present):
     """(before, after, statement or None, drift) for the wanted state: the one decision,
     shared by check mode and the real run."""
     name = params["name"]
-    before = indexes.get(name)
-    target = "`%s`.`%s`" % (params["database"], params["table"])
+    before = indexes.get(name.lower())       # index names are case-insensitive
+    target = "%s.%s" % (quote(params["database"]), quote(params["table"]))
     if params["state"] == "absent":
-        return before, None, ("ALTER TABLE %s DROP INDEX `%s`" % (target, name) if before else None), False
+        return before, None, ("ALTER TABLE %s DROP INDEX %s" % (target, quote(name)) if before else None), False
     columns = parse_columns(params["columns"])
-    unknown = [column for column, _prefix in columns if column not in columns_present]
+    unknown = [column[0] for column in columns if column[0] not in columns_present]
     if unknown:
         raise MySQLModuleError("table %s.%s has no column %s: run the app's migrations or fix the index's columns"
                                % (params["database"], params["table"], ", ".join(unknown)))
     after = definition(columns, params["unique"])
     if before == after:
         return before, after, None, False
-    add = "ADD %sINDEX `%s` (%s)" % ("UNIQUE " if params["unique"] else "", name, column_sql(columns))
+    add = "ADD %sINDEX %s (%s)" % ("UNIQUE " if params["unique"] else "", quote(name), column_sql(columns))
     if before is None:
         if after in indexes.values():
             return None, after, None, False      # present under another name
         return before, after, "ALTER TABLE %s %s" % (target, add), False
     if not params["rebuild"]:
         return before, before, None, True
-    return before, after, "ALTER TABLE %s DROP INDEX `%s`, %s" % (target, name, add), False
+    return before, after, "ALTER TABLE %s DROP INDEX %s, %s" % (target, quote(name), add), False
 
 
 def main():
@@ -207,6 +210,8 @@ def main():
                         cursor.execute(query)
                     except Exception as err:  # pylint: disable=broad-except
                         code = getattr(err, "args", [None])[0]
+                        if code in CR_GONE:
+                            raise
                         if online and code in ER_ALTER_OPERATION_NOT_SUPPORTED:
                             module.warn("%s at %s cannot build this index online (%s); built it with the default "
                                         "algorithm" % (p["name"], where(p), err.args[-1]))
@@ -219,10 +224,11 @@ def main():
     except MySQLModuleError as err:
         module.fail_json(msg=str(err), **result)
     except Exception as err:  # pylint: disable=broad-except
-        code = getattr(err, "args", [None])[0]
-        if code in (2006, 2013):
+        args = getattr(err, "args", None) or [None]
+        if args[0] in CR_GONE:
             module.fail_json(msg="MySQL at %s went away during the run: check the server's log" % where(p), **result)
-        raise
+        module.fail_json(msg="MySQL at %s failed on %s.%s: %s" % (where(p), p["database"], p["table"], args[-1]),
+                         **result)
     result["diff"] = dict(before=result["before"] or {}, after=result["after"] or {})
     module.exit_json(**result)
 

@@ -173,3 +173,40 @@ def test_server_gone_away_is_a_clear_error(mariadb, db):
     assert result.get("failed") is True
     assert "MySQL at 127.0.0.1:" in result["msg"]
     assert "Traceback" not in result.get("module_stderr", "")
+
+
+def test_a_backtick_in_a_name_cannot_end_the_quote(mariadb, db):
+    name = "idx`; DROP TABLE orders; --"
+    result = run(mariadb, db, name=name, columns=["user_id"])
+    assert result["changed"] is True, result.get("msg")
+    assert indexes(mariadb, db)[name] == (["user_id"], False)
+    assert run(mariadb, db, name=name, columns=["user_id"])["changed"] is False
+
+
+def test_descending_parts_are_asked_for_and_compared(mariadb, db):
+    sql(mariadb, f"CREATE INDEX idx_user_created ON `{db}`.orders (user_id, created_at)")
+    result = run(mariadb, db, columns=["user_id", "created_at DESC"])
+    assert result["changed"] is False and result["drift"] is True
+    assert result["before"]["columns"] == ["user_id", "created_at"]
+    fixed = run(mariadb, db, columns=["user_id", "created_at DESC"], rebuild=True)
+    assert fixed["changed"] is True and "`created_at` DESC" in fixed["queries"][0]
+    assert run(mariadb, db, columns=["user_id", "created_at desc"])["changed"] is False
+
+
+def test_a_fulltext_index_of_that_name_is_not_the_plain_one(mariadb, db):
+    sql(mariadb, f"CREATE FULLTEXT INDEX idx_status ON `{db}`.orders (status)")
+    result = run(mariadb, db, name="idx_status", columns=["status"])
+    assert result["drift"] is True and result["before"]["type"] == "FULLTEXT"
+
+
+def test_index_names_compare_without_case(mariadb, db):
+    sql(mariadb, f"CREATE INDEX IDX_User_Created ON `{db}`.orders (user_id, created_at)")
+    result = run(mariadb, db)
+    assert result["changed"] is False and result["drift"] is False
+
+
+def test_an_index_the_server_cannot_build_is_a_message(mariadb, db):
+    sql(mariadb, f"INSERT INTO `{db}`.orders (user_id, created_at) VALUES (7, NOW()), (7, NOW())")
+    result = run(mariadb, db, name="uq_user", columns=["user_id"], unique=True)
+    assert result.get("failed") is True and "refused" in result["msg"] and "Duplicate entry" in result["msg"]
+    assert "Traceback" not in result.get("module_stderr", "")
