@@ -1,0 +1,34 @@
+"""prodready-restore's quoting and parsing, and its messages for missing tools (#26 item 15)."""
+import importlib.machinery
+import importlib.util
+
+import pytest
+
+from repo import ROOT
+
+
+@pytest.fixture(scope="module")
+def restore():
+    path = str(ROOT / "roles" / "backup" / "files" / "prodready-restore")
+    loader = importlib.machinery.SourceFileLoader("prodready_restore", path)
+    spec = importlib.util.spec_from_loader("prodready_restore", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_a_database_name_is_a_literal_not_a_pattern(restore):
+    assert restore.sql_string("shop_1") == "'shop_1'"
+    assert restore.sql_string("it's\\") == "'it''s\\\\'"
+
+
+def test_table_names_with_spaces_stay_whole(restore):
+    assert restore.rows("orders\nEmpty Table\n\n") == ["orders", "Empty Table"]
+
+
+def test_missing_tools_are_messages(restore, monkeypatch):
+    monkeypatch.setattr(restore.shutil, "which", lambda name: None)
+    with pytest.raises(restore.RestoreError, match="neither mariadb nor mysql"):
+        restore.client()
+    with pytest.raises(restore.RestoreError, match="is not installed on this host"):
+        restore.run(["/nonexistent/pg_restore", "--version"])
