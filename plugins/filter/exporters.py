@@ -36,6 +36,9 @@ def exporters(hostvars):
             chosen.append("redis")
         if "lb" in groups:
             chosen.append("nginx")
+    if isinstance(chosen, (str, bytes)) or not isinstance(chosen, (list, tuple)):
+        # A string would be read letter by letter (node -> n, o, d, e).
+        raise AnsibleFilterError(f"monitoring_agent_exporters must be a list, like [node, mysqld] (got {chosen!r})")
     unknown = [name for name in chosen if name not in EXPORTERS]
     if unknown:
         raise AnsibleFilterError(f"unknown exporters {unknown}; known: {sorted(EXPORTERS)}")
@@ -69,6 +72,8 @@ def scrape_targets(hostvars, hosts):
     for host in sorted(hosts):
         hv = hostvars[host]
         address = hv.get("private_ip") or hv.get("ansible_host") or host
+        if ":" in str(address) and not str(address).startswith("["):
+            address = f"[{address}]"         # an IPv6 address: host:port needs brackets
         for name in exporters(hv):
             jobs.setdefault(name, []).append({"target": f"{address}:{exporter_port(name)}", "instance": host})
     return jobs

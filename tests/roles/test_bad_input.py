@@ -88,6 +88,11 @@ CASES = [
      "nginx_stub_status_listen must be a loopback address"),
     ("mysql-monitoring-short-password", "mysql", {"mysql_monitoring_user": "exporter", "mysql_monitoring_password": SECRET},
      "mysql_monitoring_password must be 24 or more characters"),
+    ("app-negative-instances", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz", "app_instances": -1},
+     "app_instances must be 0 (one per CPU) or a positive number of instances (got -1)"),
+    # As -e passes it: a string.
+    ("mysql-negative-connections", "mysql", {"mysql_max_connections": "-5"},
+     "mysql_max_connections 10 or more (got -5)"),
     ("backup-bad-retention", "backup", {"backup_mysql_databases": ["shop"], "backup_retention_days": 0},
      "backup_retention_days must be 1 or more (got 0)"),
 ]

@@ -36,3 +36,13 @@ def test_scrape_targets_use_the_private_address_and_name_the_host():
     assert f.scrape_targets(hostvars, ["db1", "lb1"]) == jobs
     assert jobs["nginx"] == [{"target": "10.0.0.10:9113", "instance": "lb1"}]
     assert jobs["mysqld"] == [{"target": "203.0.113.31:9104", "instance": "db1"}]
+
+
+def test_a_string_is_not_a_list_of_exporters():
+    with pytest.raises(AnsibleFilterError, match="must be a list"):
+        f.exporters({"monitoring_agent_exporters": "node"})
+
+
+def test_an_ipv6_target_has_brackets():
+    hostvars = {"db1": {"group_names": [], "private_ip": "fd00::31"}}
+    assert f.scrape_targets(hostvars, ["db1"])["node"] == [{"target": "[fd00::31]:9100", "instance": "db1"}]
