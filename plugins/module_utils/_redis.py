@@ -55,6 +55,21 @@ def connection_argument_spec():
     )
 
 
+try:
+    from ansible.module_utils.basic import AnsibleModule as _AnsibleModule
+except ImportError:  # pragma: no cover
+    _AnsibleModule = object
+
+
+class RedisModule(_AnsibleModule):
+    """AnsibleModule that masks the secrets before it logs its invocation to the host's journal
+    (AnsibleModule logs "Invoked with ..." right after validating its arguments)."""
+
+    def _log_invocation(self):
+        protect_secrets(self)
+        super()._log_invocation()
+
+
 def protect_secrets(module):
     """Mask a renamed CONFIG and secret setting values wherever they would appear in the output."""
     if module.params["config_command"].upper() != "CONFIG":

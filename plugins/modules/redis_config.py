@@ -100,12 +100,12 @@ findings:
   sample: [{"kind": "added", "what": "ACL user intruder", "before": "present", "after": "absent"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.prodready.vps.plugins.module_utils._compare import plan_changes
 from ansible_collections.prodready.vps.plugins.module_utils._redis import (
     HAS_REDIS, REDIS_IMPORT_ERROR, RedisModuleError, apply, connect, connection_argument_spec, where,
-    apply_acl, normalise, plan_acl, planned_queries, protect_secrets, read_acl, read_live, redact)
+    RedisModule, apply_acl, normalise, plan_acl, planned_queries, protect_secrets, read_acl, read_live, redact)
 
 
 def main():
@@ -113,7 +113,7 @@ def main():
     argument_spec.update(settings=dict(type="dict", required=True),
                          persist=dict(type="bool", default=True),
                          acl_users=dict(type="dict"))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+    module = RedisModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("login_unix_socket", "login_host")])
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMPORT_ERROR)
