@@ -88,6 +88,9 @@ CASES = [
      "nginx_stub_status_listen must be a loopback address"),
     ("mysql-monitoring-short-password", "mysql", {"mysql_monitoring_user": "exporter", "mysql_monitoring_password": SECRET},
      "mysql_monitoring_password must be 24 or more characters"),
+    ("app-system-name", "app", {**GOOD_APP, "app_name": "mysql"}, "app_name 'mysql' is a system user or a folder"),
+    ("app-release-id-path", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz",
+                                    "app_release_id": "../shared"}, "app_release_id must be 1 to 64 letters"),
     ("app-negative-instances", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz", "app_instances": -1},
      "app_instances must be 0 (one per CPU) or a positive number of instances (got -1)"),
     # As -e passes it: a string.
