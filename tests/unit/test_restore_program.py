@@ -32,3 +32,13 @@ def test_missing_tools_are_messages(restore, monkeypatch):
         restore.client()
     with pytest.raises(restore.RestoreError, match="is not installed on this host"):
         restore.run(["/nonexistent/pg_restore", "--version"])
+
+
+def test_a_restore_that_would_fill_the_data_disk_is_refused(restore, tmp_path):
+    from collections import namedtuple
+    dump = tmp_path / "shop.sql.gz"
+    dump.write_bytes(b"x" * 1024 * 1024)                         # 1 MiB: about 10 MiB restored
+    usage = namedtuple("usage", "total used free")
+    restore.check_space(str(dump), "/var/lib/mysql", usage=lambda _: usage(1000 * 2**20, 0, 500 * 2**20))
+    with pytest.raises(restore.RestoreError, match="needs about 10 MiB on /var/lib/mysql, which has 105 MiB free"):
+        restore.check_space(str(dump), "/var/lib/mysql", usage=lambda _: usage(1000 * 2**20, 0, 105 * 2**20))
