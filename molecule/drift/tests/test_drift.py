@@ -73,7 +73,9 @@ TAMPERING = {
     "nginx site nobody declared": lambda e: (e["kind"] == "added" and "sites-enabled/intruder" in describe(e)),
     "nginx tree rejected": finding("effective config", "nginx -t"),
     "app unit drop-in": finding("added", "shop@.service.d/override.conf"),
-    "backup schedule removed": lambda e: (e["kind"] == "removed" and "/etc/cron.d/prodready-backup" in describe(e)),
+    # A file that is gone has no "before" header: the task names it.
+    "backup schedule removed": lambda e: (e["kind"] == "removed" and e["role"] == "backup"
+                                          and e["action"].endswith("template") and "cron jobs" in e["task"]),
 }
 
 
