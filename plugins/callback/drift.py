@@ -142,8 +142,10 @@ def diff_text(result):
         if "prepared" in d:
             parts.append(str(d["prepared"]))
         if "before" in d or "after" in d:
+            # A file that is not there yet has no header: name it by the task's destination.
+            where = result.get("dest") or result.get("path")
             parts.append(unified(d.get("before", ""), d.get("after", ""),
-                                 d.get("before_header"), d.get("after_header")))
+                                 d.get("before_header") or where, d.get("after_header") or where))
     text = redact("\n".join(p for p in parts if p))
     return text if len(text) <= MAX_DIFF_CHARS else text[:MAX_DIFF_CHARS] + "\n[... cut]\n"
 

@@ -166,9 +166,12 @@ def test_a_file_that_is_gone_is_removed_and_one_to_delete_is_added(cb):
                                                          "before_header": "/etc/cron.d/job"}}))
     cb.v2_runner_on_ok(result({"changed": True, "diff": {"before": {"state": "link"}, "after": {"state": "absent"}}},
                               action="ansible.builtin.file", host="h2"))
+    cb.v2_runner_on_ok(result({"changed": True, "dest": "/etc/cron.d/backup", "diff": {"before": "", "after": "x\n"}},
+                              host="h3"))
     report, _ = cb.report()
     assert report["hosts"]["h1"]["changes"][0]["kind"] == "removed"
     assert report["hosts"]["h2"]["changes"][0]["kind"] == "added"
+    assert "--- /etc/cron.d/backup" in report["hosts"]["h3"]["changes"][0]["diff"]
 
 
 def test_a_module_with_findings_and_other_changes_reports_both(cb):
