@@ -137,6 +137,8 @@ _PG_RIGHTS = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rol
 
 def pg_role_findings(rows):
     """Roles nobody declared that hold a global right, from the postgresql role's pg_roles query."""
+    if isinstance(rows, dict):           # postgresql_query's answer when no row came back
+        return []
     return [_finding("added", "role %s" % row["rolname"],
                      "has " + ", ".join(r[3:].upper() for r in _PG_RIGHTS if row.get(r)), "absent")
             for row in rows or []]

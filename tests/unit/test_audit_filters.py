@@ -140,3 +140,4 @@ def test_postgresql_roles_with_global_rights_are_named_with_them():
              "rolreplication": False, "rolbypassrls": False}]
     assert audit.pg_role_findings(rows) == [
         {"kind": "added", "what": "role intruder", "before": "has SUPER, CREATEDB", "after": "absent"}]
+    assert audit.pg_role_findings({}) == []      # no row: postgresql_query answers {}
