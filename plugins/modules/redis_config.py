@@ -114,7 +114,7 @@ def main():
                          persist=dict(type="bool", default=True),
                          acl_users=dict(type="dict"))
     module = RedisModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("login_unix_socket", "login_host")])
+                         mutually_exclusive=[("login_unix_socket", "login_host")])
     if not HAS_REDIS:
         module.fail_json(msg=missing_required_lib("redis"), exception=REDIS_IMPORT_ERROR)
     protect_secrets(module)
