@@ -42,3 +42,23 @@ def test_a_restore_that_would_fill_the_data_disk_is_refused(restore, tmp_path):
     restore.check_space(str(dump), "/var/lib/mysql", usage=lambda _: usage(1000 * 2**20, 0, 500 * 2**20))
     with pytest.raises(restore.RestoreError, match="needs about 10 MiB on /var/lib/mysql, which has 105 MiB free"):
         restore.check_space(str(dump), "/var/lib/mysql", usage=lambda _: usage(1000 * 2**20, 0, 105 * 2**20))
+
+
+def test_the_drill_writes_its_metrics_and_a_failure_keeps_the_last_good_time(restore, tmp_path):
+    prom = tmp_path / "prodready_restore_drill.prom"
+
+    def metrics():
+        return dict(line.split() for line in prom.read_text().splitlines() if not line.startswith("#"))
+
+    restore.drill_metrics(str(tmp_path), True, now=1000)
+    assert metrics() == {"prodready_restore_drill_last_run_timestamp_seconds": "1000",
+                         "prodready_restore_drill_last_run_success": "1",
+                         "prodready_restore_drill_last_success_timestamp_seconds": "1000"}
+    restore.drill_metrics(str(tmp_path), False, now=2000)
+    assert metrics() == {"prodready_restore_drill_last_run_timestamp_seconds": "2000",
+                         "prodready_restore_drill_last_run_success": "0",
+                         "prodready_restore_drill_last_success_timestamp_seconds": "1000"}
+    assert oct(prom.stat().st_mode & 0o777) == "0o644"
+    # No monitoring agent on the host: nothing written, no error.
+    restore.drill_metrics(str(tmp_path / "absent"), True)
+    assert not (tmp_path / "absent").exists()

@@ -291,7 +291,8 @@ def test_every_alert_rule_is_loaded(hosts):
     names = {r["name"] for g in groups for r in g["rules"]}
     assert names == {"InstanceDown", "HealthCheckFailing", "CertificateExpiringSoon", "DiskAlmostFull",
                      "MySQLDown", "MySQLConnectionsHigh", "PostgreSQLDown", "RedisDown", "RedisMemoryHigh",
-                     "NginxDown", "BackupTooOld", "BackupFailed", "BackupMissing"}
+                     "NginxDown", "BackupTooOld", "BackupFailed", "BackupMissing", "UnitFailed",
+                     "RestoreDrillFailed", "RestoreDrillTooOld", "RestoreDrillMissing"}
     assert all(r["health"] == "ok" for g in groups for r in g["rules"]), groups
 
 
@@ -305,20 +306,23 @@ def test_a_backup_run_reaches_prometheus_through_the_textfile_collector(hosts):
     assert query(hosts, "prodready_backup_last_size_bytes")["db1"] > 0
 
 
-def alerts(hosts, name):
-    """(status, instance) of each delivery of the alert the sink recorded, in order."""
+def alerts(hosts, name, label="instance"):
+    """(status, label's value) of each delivery of the alert the sink recorded, in order."""
     lines = hosts["lb1"].run(f"cat {SINK}").stdout.splitlines()
     out = []
     for line in lines:
         for alert in json.loads(line)["alerts"]:
             if alert["labels"]["alertname"] == name:
-                out.append((alert["status"], alert["labels"].get("instance")))
+                out.append((alert["status"], alert["labels"].get(label)))
     return out
 
 
 def test_the_health_alert_fires_when_the_app_stops_and_resolves_when_it_is_back(hosts):
+    """Meanwhile a service on app1 fails for good, which the health probe cannot see: its
+    UnitFailed alert comes from app1's node-exporter."""
     units = " ".join(f"shop@{port}.service" for port in APP_PORTS)
     start = time.monotonic()
+    hosts["app1"].run("systemd-run --unit=prtest-dead --property=Restart=no /bin/false")
     for app in ("app1", "app2"):
         hosts[app].check_output(f"systemctl stop {units}")
     try:
@@ -326,7 +330,11 @@ def test_the_health_alert_fires_when_the_app_stops_and_resolves_when_it_is_back(
         wait_for("a firing HealthCheckFailing at the webhook",
                  lambda: ("firing", PROBE) in alerts(hosts, "HealthCheckFailing"), timeout=180)
         fired = time.monotonic() - start
+        wait_for("a firing UnitFailed for app1's dead service at the webhook",
+                 lambda: ("firing", "prtest-dead.service") in alerts(hosts, "UnitFailed", "name"), timeout=120)
+        assert {i for _, i in alerts(hosts, "UnitFailed")} == {"app1"}
     finally:
+        hosts["app1"].run("systemctl reset-failed prtest-dead.service")
         for app in ("app1", "app2"):
             hosts[app].check_output(f"systemctl start {units}")
     back = time.monotonic()
@@ -337,7 +345,7 @@ def test_the_health_alert_fires_when_the_app_stops_and_resolves_when_it_is_back(
     # Nothing else fired meanwhile (an exporter down, a service down).
     delivered = {a["labels"]["alertname"] for line in hosts["lb1"].check_output(f"cat {SINK}").splitlines()
                  for a in json.loads(line)["alerts"]}
-    assert delivered == {"HealthCheckFailing"}, delivered
+    assert delivered == {"HealthCheckFailing", "UnitFailed"}, delivered
     # The figures and the memory the monitoring stack uses on lb1 (resident, per process), for the notes.
     rss = {}
     for line in hosts["lb1"].check_output("ps -eo rss=,comm=").splitlines():
