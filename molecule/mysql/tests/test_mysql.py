@@ -1,8 +1,15 @@
 """The mysql role's server, asked with the mariadb client on the host: live settings, accounts,
 privileges, indexes, logs, durability and listening sockets."""
+import sys
 import time
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from helpers import run_converge  # noqa: E402
+
+CONVERGE = Path(__file__).resolve().parent.parent / "converge.yml"
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +122,19 @@ def test_listens_on_loopback_and_the_private_address_only(host):
 
 def test_no_failed_units(host):
     assert host.check_output("systemctl --failed --no-legend") == ""
+
+
+def test_an_option_the_server_refuses_never_reaches_it(host):
+    """A size MariaDB cannot parse passes the role's own checks; mariadbd --help --verbose reads
+    the whole tree and refuses it, the previous file comes back and the server keeps running."""
+    static = "/etc/mysql/mariadb.conf.d/60-prodready.cnf"
+    before = host.file(static).sha256sum
+    pid = host.check_output("systemctl show -p MainPID --value mariadb")
+    rc, out = run_converge(host, CONVERGE, mysql_max_allowed_packet="64X")
+    text = " ".join(out.split())
+    assert rc != 0 and "MariaDB rejected the new configuration" in text, out[-3000:]
+    assert "Unknown suffix 'X' used for variable 'max_allowed_packet'" in text
+    assert host.file(static).sha256sum == before
+    assert host.check_output("systemctl show -p MainPID --value mariadb") == pid
+    assert "~" not in host.check_output("ls -A /etc/mysql/mariadb.conf.d")
+    assert variable(host, "max_allowed_packet") == str(64 * 1024 * 1024)

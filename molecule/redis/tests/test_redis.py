@@ -2,9 +2,16 @@
 dangerous commands are gone, the live configuration is right, data survives a restart and a
 kill -9, and nothing listens beyond loopback and the private address."""
 import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from helpers import run_converge  # noqa: E402
+
+CONVERGE = Path(__file__).resolve().parent.parent / "converge.yml"
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +144,21 @@ def test_live_drift_is_seen_by_check_mode_and_undone(host, conf):
     fixed = host.ansible("prodready.vps.redis_config", args, check=False)
     assert fixed["changed"] is True
     assert config_get(host, conf, "maxmemory-policy") == "allkeys-lru"
+
+
+def test_a_configuration_the_server_refuses_never_reaches_it(host, conf):
+    """An ACL rule Redis does not know passes the role's own checks; the throw-away server refuses
+    it, the previous files come back and the running server is not restarted."""
+    auth = f"{conf['etc']}/auth.conf"
+    before = host.file(auth).sha256sum
+    pid = host.check_output(f"systemctl show -p MainPID --value {conf['service']}")
+    users = [dict(user, commands=user["commands"] + " +@notacategory") for user in conf["redis_acl_users"]]
+    rc, out = run_converge(host, CONVERGE, redis_acl_users=users)
+    text = " ".join(out.split())
+    assert rc != 0 and f"{conf['flavour'].capitalize()} rejected the new configuration" in text, out[-3000:]
+    assert "notacategory" in text, "the server's own error is in the message"
+    assert conf["redis_requirepass"] not in out and conf["redis_config_command"] not in out
+    assert host.file(auth).sha256sum == before
+    assert host.check_output(f"systemctl show -p MainPID --value {conf['service']}") == pid
+    assert host.check_output(f"ls -A {conf['etc']}") == host.check_output(f"ls -A {conf['etc']} | grep -v '~$'")
+    assert cli(host, conf, "PING") == "PONG"
