@@ -20,6 +20,7 @@ import urllib.parse
 
 import pytest
 import testinfra
+import yaml
 
 ROOT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 INVENTORY = os.path.join(ROOT, "molecule", "multihost", "inventory")
@@ -373,6 +374,54 @@ def test_the_monitoring_playbook_changes_nothing_in_check_mode(hosts):
         elif line.startswith("changed:"):
             changed.append(f"{task} {line}")
     assert recap.count("changed=0") == len(ADDR), (recap, changed)
+
+
+def test_a_key_change_that_would_lock_the_controller_out_is_put_back(hosts, tmp_path):
+    """Issue #26 item 2, over real SSH from this machine to cache1 as the deploy user (the scenario
+    otherwise uses docker exec): a run that changes the keys but keeps the controller's proves a
+    new login and leaves no timer; a run that drops the controller's key is caught by the new
+    login, the previous keys come back and the run stops saying so."""
+    cache1 = hosts["cache1"]
+    keys_file = "/home/deploy/.ssh/authorized_keys"
+    key = tmp_path / "controller_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "multihost-controller", "-f", str(key)],
+                   check=True)
+    pub = (tmp_path / "controller_ed25519.pub").read_text().strip()
+    with open(os.path.join(INVENTORY, "group_vars", "all", "test.yml"), encoding="utf-8") as f:
+        scenario_keys = yaml.safe_load(f)["security_deploy_keys"]
+    original = cache1.file(keys_file).content_string
+    cache1.check_output(f"printf '%s\\n' {shlex.quote(pub)} >> {keys_file}")
+    over_ssh = {"ansible_connection": "ssh", "ansible_host": ADDR["cache1"], "ansible_user": "deploy",
+                "ansible_become": True, "ansible_ssh_private_key_file": str(key),
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+    login = ["ssh", "-o", "BatchMode=yes", "-o", "ControlPath=none", "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-i", str(key), f"deploy@{ADDR['cache1']}",
+             "true"]
+
+    def security(keys):
+        run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "security.yml"),
+                              "--limit", "cache1", "-e", json.dumps({**over_ssh, "security_deploy_keys": keys})],
+                             capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
+        return run.returncode, run.stdout + run.stderr
+
+    try:
+        rc, out = security(scenario_keys + [pub])
+        assert rc == 0, out[-3000:]
+        assert "TASK [prodready.vps.security : SSH | Log in anew from the controller" in out
+        assert cache1.run("systemctl is-active prodready-ssh-undo.timer").stdout.strip() != "active"
+        assert cache1.check_output("ls -A /home/deploy/.ssh") == "authorized_keys", "backups left behind"
+
+        rc, out = security(scenario_keys)
+        text = " ".join(out.split())
+        assert rc != 0, out[-3000:]
+        assert (f"A new SSH login as deploy@{ADDR['cache1']}:22 failed after this run changed "
+                f"{keys_file}, so the previous files are back") in text, out[-3000:]
+        assert pub in cache1.file(keys_file).content_string
+        assert cache1.run("systemctl is-active prodready-ssh-undo.timer").stdout.strip() != "active"
+        assert subprocess.run(login, capture_output=True, timeout=30, check=False).returncode == 0
+    finally:
+        cache1.check_output(f"printf '%s' {shlex.quote(original)} > {keys_file}")
+        cache1.run("rm -f /home/deploy/.ssh/authorized_keys.*~")
 
 
 @pytest.mark.parametrize("name", list(ADDR))
