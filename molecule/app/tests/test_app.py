@@ -130,6 +130,22 @@ def test_migration_ran_once_for_the_release(host):
     assert log == [release_of(host, "shop")]
 
 
+@pytest.mark.parametrize("app", [SHOP, API], ids=["shop", "api"])
+def test_a_release_is_built_without_the_secrets_and_then_root_owns_it(host, app):
+    """Issue #26 item 4: the install and build never see the environment file (the sample's
+    build writes whether SESSION_SECRET was set); the app reads the finished release, cannot
+    change it, and still writes to shared/."""
+    current = f"/srv/{app['name']}/current"
+    if app is SHOP:
+        assert host.file(f"{current}/BUILD").content_string == "built\n"
+    assert host.check_output(f"stat -c %U {current}") == "root"
+    assert host.check_output(f"stat -L -c '%U %G %a' {current}") == f"root {app['name']} 750"
+    owners = host.check_output(f"find -P {current}/ -not -user root -printf '%p\\n'")
+    assert owners == "", owners
+    assert host.run(f"runuser -u {app['name']} -- touch {current}/intruder").rc != 0
+    assert host.run(f"runuser -u {app['name']} -- touch {current}/logs/can-write && rm {current}/logs/can-write").rc == 0
+
+
 def test_kill_9_is_followed_by_a_restart(host):
     unit = "shop@3001.service"
     before = main_pid(host, unit)
