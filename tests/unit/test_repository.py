@@ -1,4 +1,5 @@
 """Repository-wide rules: no plaintext vault, inventories parse, site.yml only imports playbooks."""
+import ipaddress
 import json
 import subprocess
 
@@ -26,6 +27,15 @@ def test_prod_inventory_has_the_scaled_topology():
     for group in ("db", "cache", "app", "lb", "control"):
         assert inv.get(group, {}).get("hosts"), f"inventories/prod has no hosts in group {group}"
     assert len(inv["app"]["hosts"]) == 2
+    # The control host (a key into every host, the vault password) and the monitor are a private
+    # host of their own, in no group that serves the public (#26 item 1).
+    hostvars = inv["_meta"]["hostvars"]
+    public = {h for g in ("lb", "app", "db", "cache") for h in inv[g]["hosts"]}
+    for group in ("control", "monitor"):
+        for host in inv[group]["hosts"]:
+            assert host not in public, f"{group} host {host} also serves the site"
+            address = ipaddress.ip_address(hostvars[host]["ansible_host"])
+            assert address.is_private, f"{group} host {host} has a public address {address}"
 
 
 def test_site_only_imports_playbooks_that_exist():
