@@ -1,7 +1,7 @@
 """The drift check end to end, on a host converged with every role (site.yml).
 
 The tests run in file order on the one host: clean report, tampering named exactly, converge,
-clean again, an unreachable host, then the check the drift_check role schedules on the host."""
+an unreachable host, then the check the drift_check role schedules on the host, clean again."""
 import json
 import os
 import re
@@ -202,8 +202,8 @@ def test_converge_repairs_and_the_check_is_clean_again(host):
     assert host.file("/var/backups/prodready/systemd/etc/systemd/system/shop@.service.d/override.conf").exists
     assert "INTRUDER" not in host.check_output("systemctl show -p Environment shop@3000.service")
     assert host.file("/etc/cron.d/prodready-backup").exists
-    code, report, markdown, out = drift_check()
-    assert code == 0, out[-2000:] + markdown[:6000]
+    # That the check is clean again is the scheduled check's test below (the same program and
+    # playbook, run on the host): one whole-site check fewer in the suite.
 
 
 def test_an_unreachable_host_is_an_error_and_the_report_says_which(host, tmp_path):
@@ -218,7 +218,7 @@ def test_an_unreachable_host_is_an_error_and_the_report_says_which(host, tmp_pat
     assert "## gone: unreachable" in markdown
 
 
-def test_the_scheduled_check_on_the_control_host_reports_no_drift(host):
+def test_the_scheduled_check_on_the_control_host_reports_no_drift_after_the_repair(host):
     # The host's copy of the inventory connects locally when this is in the service's environment.
     host.run("systemctl set-environment PRODREADY_DRIFT_ON_HOST=1")
     try:
@@ -230,6 +230,7 @@ def test_the_scheduled_check_on_the_control_host_reports_no_drift(host):
     assert run.rc == 0, (run.stderr, report["summary"], host.run(
         "tail -n 40 /var/lib/prodready-drift/reports/latest/ansible.log").stdout)
     assert report["summary"]["ok"] == [HOST] and report["check_mode"] is True
+    assert report["hosts"][HOST]["changes"] == [], report["hosts"][HOST]["changes"]
     # The copies are root's alone where they hold secrets.
     assert host.file("/opt/prodready-drift/inventory").mode == 0o700
     assert host.file("/etc/prodready/drift-check.json").mode == 0o600
