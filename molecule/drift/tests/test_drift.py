@@ -5,8 +5,10 @@ an unreachable host, then the check the drift_check role schedules on the host, 
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -14,14 +16,17 @@ import pytest
 ROOT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 SCENARIO = os.path.join(ROOT, "molecule", "drift")
 INVENTORY = os.path.join(SCENARIO, "inventory")
+SCENARIO_LOGS = os.path.join(ROOT, ".cache", "logs")
 HOST = "drift13"
 MARKER = "prtestsecret"
 REDIS_AUTH = "REDISCLI_AUTH=prtestsecret-drift-redis-8f1b2c3d4e5f60718293"
+LAST = {}
 
 
 def drift_check(*args, inventories=(INVENTORY,)):
     """scripts/drift-check as a user runs it; returns (exit code, report, markdown, output)."""
     reports = tempfile.mkdtemp(prefix="drift-reports-")
+    LAST["reports"] = reports
     cmd = [os.path.join(ROOT, "scripts", "drift-check"), "-q", "--reports", reports]
     for inv in inventories:
         cmd += ["-i", inv]
@@ -169,8 +174,20 @@ def test_check_mode_skips_only_the_listed_tasks_and_none_for_lack_of_check_mode(
 
 
 def test_each_tampering_is_named_on_its_host_and_nothing_else(tampered):
-    code, report, markdown, out = drift_check()
+    """As an ansible-runner job (issue #28): the job's artifacts hold the report and its events,
+    and the exit code is the program's 2 for drift."""
+    code, report, markdown, out = drift_check("--runner")
     assert code == 2, out[-3000:]
+    artifacts = os.path.join(LAST["reports"], "latest", "runner", "artifacts", "drift")
+    listing = sorted(os.listdir(artifacts))
+    assert {"drift.json", "drift.md", "rc", "status", "stdout", "job_events"} <= set(listing), listing
+    with open(os.path.join(artifacts, "drift.json")) as f:
+        assert json.load(f)["summary"]["drift"] == [HOST]
+    with open(os.path.join(artifacts, "status")) as f:
+        assert f.read().strip() == "successful"      # Ansible's own view: a check run that passed
+    assert any(e.endswith(".json") for e in os.listdir(os.path.join(artifacts, "job_events")))
+    with open(os.path.join(SCENARIO_LOGS, "drift-runner-artifacts.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(listing) + "\n")
     assert report["summary"]["drift"] == [HOST]
     changes = report["hosts"][HOST]["changes"]
     for name, matches in TAMPERING.items():
@@ -183,11 +200,49 @@ def test_each_tampering_is_named_on_its_host_and_nothing_else(tampered):
     assert MARKER not in json.dumps(report) and MARKER not in markdown
 
 
-def test_converge_repairs_and_the_check_is_clean_again(host):
-    # With the scenario's own inventory (where the groups are), as a user runs site.yml.
-    run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(SCENARIO, "converge.yml")],
+def consumer_project(tmp):
+    """A project that is not this repository (issue #28): its own ansible.cfg, inventory/ (the
+    scenario's, copied) and a site.yml that imports prodready.vps.site, with the collection
+    built and installed from its tarball into ./collections."""
+    project = tmp / "consumer"
+    shutil.copytree(INVENTORY, project / "inventory")
+    (project / "ansible.cfg").write_text("[defaults]\ninventory = inventory\ncollections_path = ./collections\n"
+                                         "force_handlers = True\ngathering = smart\nfact_caching = memory\n"
+                                         "interpreter_python = auto_silent\n[ssh_connection]\npipelining = true\n")
+    (project / "site.yml").write_text("---\n- name: The whole site from the installed collection\n"
+                                      "  ansible.builtin.import_playbook: prodready.vps.site\n")
+    built = subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp / "dist"), ROOT],
+                           capture_output=True, text=True, check=False, cwd=tmp)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = next((tmp / "dist").glob("prodready-vps-*.tar.gz"))
+    # The community collections it depends on come with the ansible package, so no Galaxy.
+    installed = subprocess.run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", "collections",
+                                str(tarball)], capture_output=True, text=True, check=False, cwd=project)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return project
+
+
+def test_converge_from_a_consumer_project_repairs(host, tmp_path):
+    """site.yml as a team that installed the collection runs it, from a project of its own:
+    nothing of this repository's layout (.collections, inventories/, its ansible.cfg) is used."""
+    project = consumer_project(tmp_path)
+    # No setting of this repository's or Molecule's: only the project's ansible.cfg.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_NOCOLOR"}
+    start = time.monotonic()
+    run = subprocess.run(["ansible-playbook", "site.yml"], cwd=project, env=env,
                          capture_output=True, text=True, timeout=1800, check=False)
+    seconds = time.monotonic() - start
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    listed = subprocess.run(["ansible-galaxy", "collection", "list", "prodready.vps"], cwd=project, env=env,
+                            capture_output=True, text=True, check=False).stdout
+    assert f"# {project / 'collections' / 'ansible_collections'}" in listed and "prodready.vps" in listed, listed
+    assert ".collections" not in listed, listed
+    with open(os.path.join(SCENARIO_LOGS, "drift-consumer.txt"), "w", encoding="utf-8") as f:
+        f.write(f"consumer project site.yml (repairing the tampered host): {seconds:.0f} s\n")
+    # The HTTPS health check, through nginx to the app.
+    health = host.run("curl -sS -o /dev/null -w '%{http_code}' -k --resolve shop.localhost:443:127.0.0.1 "
+                      "https://shop.localhost/api/health")
+    assert health.stdout == "200", health.stdout + health.stderr
     assert host.service("fail2ban").is_running
     assert host.file("/etc/shop/shop.env").mode == 0o600
     # The live state is back too, and nothing was lost: overrides are kept aside.
