@@ -28,7 +28,7 @@ EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 ADDR = {"lb1": "10.213.7.10", "app1": "10.213.7.21", "app2": "10.213.7.22", "db1": "10.213.7.31",
         "cache1": "10.213.7.41"}
 SITE = "shop.example.com"
-APP_PORTS = (3000, 3001)
+APP_PORTS = (4100, 4101, 4102)      # the scenario's app_port and app_instances, not prod's
 
 
 @pytest.fixture(scope="module")
