@@ -21,10 +21,26 @@ HOST = "drift13"
 MARKER = "prtestsecret"
 REDIS_AUTH = "REDISCLI_AUTH=prtestsecret-drift-redis-8f1b2c3d4e5f60718293"
 LAST = {}
+# The tests' own runs reach the host over SSH as root with the key prepare.yml made (the
+# scenario's converge and testinfra use docker exec); -e outranks the inventory.
+KEY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "drift_ed25519")
+OVER_SSH = None
 
 
-def drift_check(*args, inventories=(INVENTORY,)):
+def over_ssh():
+    global OVER_SSH
+    if OVER_SSH is None:
+        ip = subprocess.check_output(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}"
+                                      "{{end}}", HOST], text=True).strip()
+        OVER_SSH = json.dumps({"ansible_connection": "ssh", "ansible_host": ip, "ansible_user": "root",
+                               "ansible_ssh_private_key_file": KEY,
+                               "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"})
+    return ["-e", OVER_SSH]
+
+
+def drift_check(*args, inventories=(INVENTORY,), ssh=True):
     """scripts/drift-check as a user runs it; returns (exit code, report, markdown, output)."""
+    args = list(args) + (over_ssh() if ssh else [])
     reports = tempfile.mkdtemp(prefix="drift-reports-")
     LAST["reports"] = reports
     cmd = [os.path.join(ROOT, "scripts", "drift-check"), "-q", "--reports", reports]
@@ -229,7 +245,7 @@ def test_converge_from_a_consumer_project_repairs(host, tmp_path):
     # No setting of this repository's or Molecule's: only the project's ansible.cfg.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_NOCOLOR"}
     start = time.monotonic()
-    run = subprocess.run(["ansible-playbook", "site.yml"], cwd=project, env=env,
+    run = subprocess.run(["ansible-playbook", "site.yml", *over_ssh()], cwd=project, env=env,
                          capture_output=True, text=True, timeout=1800, check=False)
     seconds = time.monotonic() - start
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
@@ -266,7 +282,7 @@ def test_an_unreachable_host_is_an_error_and_the_report_says_which(host, tmp_pat
     gone.write_text("cache:\n  hosts:\n    gone:\n      ansible_connection: community.docker.docker\n"
                     "      ansible_host: prodready-drift-no-such-container\n")
     # Only the cache layer: enough to reach both hosts, and quick.
-    code, report, markdown, out = drift_check("--", "--tags", "redis", inventories=(INVENTORY, str(gone)))
+    code, report, markdown, out = drift_check("--", "--tags", "redis", inventories=(INVENTORY, str(gone)), ssh=False)
     assert code == 1, out[-2000:]
     assert report["summary"]["unreachable"] == ["gone"]
     assert report["summary"]["ok"] == [HOST]
