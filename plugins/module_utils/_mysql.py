@@ -9,6 +9,8 @@ import os
 import re
 import traceback
 
+from ansible_collections.prodready.vps.plugins.module_utils._connection import where  # noqa: F401 (re-exported)
+
 try:
     import pymysql
     HAS_PYMYSQL = True
@@ -19,10 +21,6 @@ except ImportError:
 
 # Server error codes the modules explain.
 ER_ACCESS_DENIED = 1045
-ER_DBACCESS_DENIED = 1044
-ER_BAD_DB = 1049
-ER_NO_SUCH_TABLE = 1146
-ER_BAD_FIELD = 1072
 ER_ALTER_OPERATION_NOT_SUPPORTED = (1845, 1846)
 CR_GONE = (2002, 2003, 2006, 2013)
 
@@ -44,10 +42,6 @@ def connection_argument_spec():
         config_file=dict(type="path", default="~/.my.cnf"),
         connect_timeout=dict(type="int", default=10),
     )
-
-
-def where(params):
-    return params.get("login_unix_socket") or "%s:%s" % (params["login_host"], params["login_port"])
 
 
 def connect(params):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import traceback
 
+from ansible_collections.prodready.vps.plugins.module_utils._connection import where  # noqa: F401 (re-exported)
+
 try:
     import redis
     from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError,
@@ -116,12 +118,6 @@ def normalise(name, value):
 
 def redact(name, value):
     return REDACTED if name in SECRET_SETTINGS and value not in (None, "") else value
-
-
-def where(params):
-    if params.get("login_unix_socket"):
-        return params["login_unix_socket"]
-    return "%s:%s" % (params["login_host"], params["login_port"])
 
 
 def connect(params):
