@@ -97,11 +97,13 @@ def test_instances_are_confined(host):
     assert "CapEff:\t0000000000000000" in status and "NoNewPrivs:\t1" in status
     root = host.check_output(f"awk '$5 == \"/\" {{print $6}}' /proc/{pid}/mountinfo")
     assert root.startswith("ro"), f"/ is not read-only for the app: {root}"
-    # The release is read-only at run time; shared/ is writable (the worker writes its heartbeat there).
+    # The release is read-only at run time, even for root in the app's mount namespace (and root's
+    # files besides); shared/ is writable (the worker writes its heartbeat there).
     release = host.check_output("readlink -f /srv/shop/current")
     as_app = f"nsenter -t {pid} -m -S {pid_uid(host, pid)}"
-    denied = host.run(f"{as_app} touch {release}/probe")
+    denied = host.run(f"nsenter -t {pid} -m touch {release}/probe")
     assert denied.rc != 0 and "Read-only file system" in denied.stderr
+    assert host.run(f"{as_app} touch {release}/probe").rc != 0
     host.check_output(f"{as_app} touch /srv/shop/shared/logs/probe && rm /srv/shop/shared/logs/probe")
 
 
