@@ -99,9 +99,27 @@ CASES = [
     # As -e passes it: a string.
     ("mysql-negative-connections", "mysql", {"mysql_max_connections": "-5"},
      "mysql_max_connections 10 or more (got -5)"),
+    ("backup-rest-short-password", "backup", {"backup_mysql_databases": ["shop"], "backup_rest_url": "http://10.0.0.6:8000",
+                                              "backup_rest_password": "short", "backup_restic_password": SECRET * 2},
+     "backup_rest_password to 20 or more URL-safe characters (got 5"),
+    ("backup-server-public-address", "backup_server", {"backup_server_address": "0.0.0.0"},
+     "backup_server_address must be the host's private address, not every interface"),
     ("backup-bad-retention", "backup", {"backup_mysql_databases": ["shop"], "backup_retention_days": 0},
      "backup_retention_days must be 1 or more (got 0)"),
 ]
+
+
+def _debian_major():
+    try:
+        return int(open("/etc/debian_version", encoding="utf-8").read().split(".")[0])
+    except (OSError, ValueError):
+        return 0
+
+
+# On a Debian 12 controller (the test machine), the release check itself is a case.
+if 0 < _debian_major() < 13:
+    CASES.append(("backup-server-on-debian-12", "backup_server", {"backup_server_address": "10.0.0.6"},
+                  f"backup_server needs Debian 13 or later (restic-rest-server is not packaged for Debian {_debian_major()})"))
 
 
 @pytest.fixture(scope="module")

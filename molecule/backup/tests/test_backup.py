@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import testinfra
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
@@ -109,11 +110,49 @@ def test_backup_is_in_the_bucket_and_encrypted(host):
     snapshots = json.loads(host.check_output(
         "set -a; . /etc/prodready/backup.env; restic snapshots --json --tag prodready"))
     assert any(f"run-{backups(host)[-1]}" in s["tags"] for s in snapshots)
+    if name == "debian12":
+        pytest.skip("debian12's remote copy is on debian13's REST server (the next test)")
     objects = bucket_objects(name)
     assert any(k.startswith(f"{name}/snapshots/") for k in objects)
     assert any(k.startswith(f"{name}/data/") for k in objects)
     # restic encrypts before upload: no row of the database is readable in the bucket.
     assert not [k for k, body in objects.items() if MARKER.encode() in body or b"INSERT INTO" in body]
+
+
+def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
+    """Issue #26 item 3: debian12 copies to debian13's restic REST server in append-only mode.
+    With everything root on debian12 has (the repository password, the login), deleting a
+    snapshot is refused; the server's files hold no plaintext row."""
+    if host.backend.get_hostname() != "debian12":
+        pytest.skip("debian12 is the REST server's client")
+    env = "set -a; . /etc/prodready/backup.env;"
+    before = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
+    assert before, "no snapshot on the REST server"
+    forget = host.run(f"{env} restic forget {before[-1]['short_id']}")
+    assert forget.rc != 0, forget.stdout
+    prune = host.run(f"{env} restic forget --keep-last 1 --prune")
+    assert prune.rc != 0, prune.stdout
+    after = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
+    assert [s["id"] for s in after] == [s["id"] for s in before]
+    server = testinfra.get_host("docker://debian13")
+    assert server.run(f"grep -rl {MARKER} /srv/restic/debian12").rc == 1, "plaintext rows on the server"
+
+
+def test_the_rest_server_prunes_its_clients_repositories(host):
+    if host.backend.get_hostname() != "debian13":
+        pytest.skip("debian13 is the REST server")
+    count = ("runuser -u restic-rest-server -- restic --repo /srv/restic/debian12 --password-file "
+             "/etc/restic-rest-server/prune/debian12 --no-cache snapshots --json")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not json.loads(host.run(count).stdout or "[]"):
+        time.sleep(5)                                   # debian12's worker makes its first backup
+    assert json.loads(host.check_output(count)), "debian12 made no snapshot"
+    run = host.run("systemctl start prodready-restic-prune.service")
+    assert run.rc == 0, host.run("journalctl -u prodready-restic-prune.service -n 20 --no-pager").stdout
+    assert json.loads(host.check_output(count)), "the newest snapshot is always kept"
+    assert host.service("prodready-restic-prune.timer").is_enabled
+    listening = host.check_output("ss -Hltn").split()
+    assert any(a.endswith(":8000") and not a.startswith(("0.0.0.0", "*", "[::]")) for a in listening), listening
 
 
 def test_restore_drill_from_the_bucket_reports_equal_row_counts(host):
