@@ -22,25 +22,29 @@ MARKER = "prtestsecret"
 REDIS_AUTH = "REDISCLI_AUTH=prtestsecret-drift-redis-8f1b2c3d4e5f60718293"
 LAST = {}
 # The tests' own runs reach the host over SSH as root with the key prepare.yml made (the
-# scenario's converge and testinfra use docker exec); -e outranks the inventory.
+# scenario's converge and testinfra use docker exec): an inventory of its own with those host
+# variables, given after the scenario's (not -e, which would send delegate_to: localhost over
+# SSH to the host too).
 KEY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "drift_ed25519")
-OVER_SSH = None
+SSH_INVENTORY = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "drift-over-ssh.yml")
 
 
 def over_ssh():
-    global OVER_SSH
-    if OVER_SSH is None:
+    """The inventory file that sends drift13 over SSH (made once)."""
+    if not os.path.exists(SSH_INVENTORY):
         ip = subprocess.check_output(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}"
                                       "{{end}}", HOST], text=True).strip()
-        OVER_SSH = json.dumps({"ansible_connection": "ssh", "ansible_host": ip, "ansible_user": "root",
-                               "ansible_ssh_private_key_file": KEY,
-                               "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"})
-    return ["-e", OVER_SSH]
+        host_vars = {"ansible_connection": "ssh", "ansible_host": ip, "ansible_user": "root",
+                     "ansible_ssh_private_key_file": KEY,
+                     "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+        with open(SSH_INVENTORY, "w", encoding="utf-8") as f:
+            json.dump({"all": {"hosts": {HOST: host_vars}}}, f)     # YAML reads JSON
+    return SSH_INVENTORY
 
 
 def drift_check(*args, inventories=(INVENTORY,), ssh=True):
     """scripts/drift-check as a user runs it; returns (exit code, report, markdown, output)."""
-    args = list(args) + (over_ssh() if ssh else [])
+    inventories = tuple(inventories) + ((over_ssh(),) if ssh else ())
     reports = tempfile.mkdtemp(prefix="drift-reports-")
     LAST["reports"] = reports
     cmd = [os.path.join(ROOT, "scripts", "drift-check"), "-q", "--reports", reports]
@@ -222,6 +226,10 @@ def consumer_project(tmp):
     built and installed from its tarball into ./collections."""
     project = tmp / "consumer"
     shutil.copytree(INVENTORY, project / "inventory")
+    (project / "inventory" / "host_vars").mkdir(exist_ok=True)
+    with open(over_ssh(), encoding="utf-8") as f:
+        host_vars = json.load(f)["all"]["hosts"][HOST]
+    (project / "inventory" / "host_vars" / f"{HOST}.yml").write_text(json.dumps(host_vars) + "\n")
     (project / "ansible.cfg").write_text("[defaults]\ninventory = inventory\ncollections_path = ./collections\n"
                                          "force_handlers = True\ngathering = smart\nfact_caching = memory\n"
                                          "interpreter_python = auto_silent\n[ssh_connection]\npipelining = true\n")
@@ -245,7 +253,7 @@ def test_converge_from_a_consumer_project_repairs(host, tmp_path):
     # No setting of this repository's or Molecule's: only the project's ansible.cfg.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_NOCOLOR"}
     start = time.monotonic()
-    run = subprocess.run(["ansible-playbook", "site.yml", *over_ssh()], cwd=project, env=env,
+    run = subprocess.run(["ansible-playbook", "site.yml"], cwd=project, env=env,
                          capture_output=True, text=True, timeout=1800, check=False)
     seconds = time.monotonic() - start
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
