@@ -206,6 +206,7 @@ def test_each_tampering_is_named_on_its_host_and_nothing_else(tampered):
     with open(os.path.join(artifacts, "status")) as f:
         assert f.read().strip() == "successful"      # Ansible's own view: a check run that passed
     assert any(e.endswith(".json") for e in os.listdir(os.path.join(artifacts, "job_events")))
+    os.makedirs(SCENARIO_LOGS, exist_ok=True)
     with open(os.path.join(SCENARIO_LOGS, "drift-runner-artifacts.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(listing) + "\n")
     assert report["summary"]["drift"] == [HOST]
@@ -261,6 +262,7 @@ def test_converge_from_a_consumer_project_repairs(host, tmp_path):
                             capture_output=True, text=True, check=False).stdout
     assert f"# {project / 'collections' / 'ansible_collections'}" in listed and "prodready.vps" in listed, listed
     assert ".collections" not in listed, listed
+    os.makedirs(SCENARIO_LOGS, exist_ok=True)
     with open(os.path.join(SCENARIO_LOGS, "drift-consumer.txt"), "w", encoding="utf-8") as f:
         f.write(f"consumer project site.yml (repairing the tampered host): {seconds:.0f} s\n")
     # The HTTPS health check, through nginx to the app.
