@@ -53,8 +53,9 @@ CASES = [
     ("security-no-keys", "security", {}, "security_deploy_keys must list the public keys of deploy"),
     ("security-not-a-key", "security", {"security_deploy_keys": ["hunter2"]},
      "got 1 entries, not all of them keys"),
+    # A key with authorized_keys options passes the key check: this fails at the next one.
     ("security-root-would-be-locked-out", "security",
-     {"security_deploy_keys": [KEY], "ansible_user": "root", "ansible_connection": "ssh"},
+     {"security_deploy_keys": ['no-agent-forwarding,no-X11-forwarding,from="10.0.0.5" ' + KEY], "ansible_user": "root", "ansible_connection": "ssh"},
      "This run logs in to localhost as 'root', which the new sshd config does not let in"),
     ("security-host-name-as-source", "security",
      {"security_deploy_keys": [KEY], "security_firewall_private_sources": ["app1.internal"]},
