@@ -126,8 +126,10 @@ def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
     if host.backend.get_hostname() != "debian12":
         pytest.skip("debian12 is the REST server's client")
     env = "set -a; . /etc/prodready/backup.env;"
+    # Two snapshots at least, so that keeping the last one has something to delete.
+    assert run_backup(host).rc == 0
     before = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
-    assert before, "no snapshot on the REST server"
+    assert len(before) >= 2, "the REST server should hold two snapshots"
     forget = host.run(f"{env} restic forget {before[-1]['short_id']}")
     assert forget.rc != 0, forget.stdout
     prune = host.run(f"{env} restic forget --keep-last 1 --prune")
