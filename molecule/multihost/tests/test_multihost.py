@@ -398,9 +398,15 @@ def test_a_key_change_that_would_lock_the_controller_out_is_put_back(hosts, tmp_
              "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-i", str(key), f"deploy@{ADDR['cache1']}",
              "true"]
 
+    # Host variables in an inventory file given after the scenario's, not -e: extra variables
+    # would also send the role's delegate_to: localhost over SSH to cache1.
+    ssh_inventory = tmp_path / "cache1-over-ssh.yml"
+    ssh_inventory.write_text(json.dumps({"all": {"hosts": {"cache1": over_ssh}}}))
+
     def security(keys):
-        run = subprocess.run(["ansible-playbook", "-i", INVENTORY, os.path.join(ROOT, "playbooks", "security.yml"),
-                              "--limit", "cache1", "-e", json.dumps({**over_ssh, "security_deploy_keys": keys})],
+        run = subprocess.run(["ansible-playbook", "-i", INVENTORY, "-i", str(ssh_inventory),
+                              os.path.join(ROOT, "playbooks", "security.yml"), "--limit", "cache1",
+                              "-e", json.dumps({"security_deploy_keys": keys})],
                              capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
         return run.returncode, run.stdout + run.stderr
 
