@@ -132,7 +132,7 @@ def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
     assert len(before) >= 2, "the REST server should hold two snapshots"
     forget = host.run(f"{env} restic forget {before[-1]['short_id']}")
     assert forget.rc != 0, forget.stdout
-    prune = host.run(f"{env} restic forget --keep-last 1 --prune")
+    prune = host.run(f"{env} restic forget --group-by host --keep-last 1 --prune")
     assert prune.rc != 0, prune.stdout
     after = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
     assert [s["id"] for s in after] == [s["id"] for s in before]
