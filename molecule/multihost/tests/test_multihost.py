@@ -415,7 +415,7 @@ def test_a_key_change_that_would_lock_the_controller_out_is_put_back(hosts, tmp_
         # run changes the keys (and proves the new login).
         rc, out = security([pub] + scenario_keys)
         assert rc == 0, out[-3000:]
-        assert "TASK [prodready.vps.security : SSH | Log in anew from the controller" in out
+        assert "TASK [prodready.vps.security : Login | Log in anew from the controller" in out, out[-3000:]
         assert cache1.run("systemctl is-active prodready-ssh-undo.timer").stdout.strip() != "active"
         assert cache1.check_output("ls -A /home/deploy/.ssh") == "authorized_keys", "backups left behind"
 
