@@ -40,6 +40,13 @@ LEVERS = {
 ALL_OFF = {k: v for env in LEVERS.values() for k, v in env.items()}
 
 
+def mitogen():
+    """Mitogen's strategy as the README turns it on (requirements.txt installs mitogen)."""
+    import ansible_mitogen      # pylint: disable=import-outside-toplevel
+    return {"ANSIBLE_STRATEGY": "mitogen_linear",
+            "ANSIBLE_STRATEGY_PLUGINS": os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")}
+
+
 def sh(*args, env=None, check=True):
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=check)
 
@@ -59,6 +66,16 @@ def site(extra_env, *args):
     if run.returncode != 0 or not recap:
         sys.exit(f"site.yml failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
     return {"seconds": round(seconds, 1), "ok": int(recap[1]), "changed": int(recap[2])}
+
+
+def drift_check(mode):
+    """scripts/drift-check against the demo host: (seconds, exit code)."""
+    start = time.monotonic()
+    run = sh("scripts/drift-check", "-q", "--mitogen", mode, "--reports", str(ROOT / ".cache/bench-drift-reports"),
+             "-i", "inventories/local", check=False)
+    if run.returncode not in (0, 2):
+        sys.exit(f"drift-check failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
+    return {"seconds": round(time.monotonic() - start, 1), "exit": run.returncode}
 
 
 def lift_ssh_rate_limit():
@@ -105,6 +122,14 @@ def main():
     packages = installed_packages()
     runs["repo ansible.cfg"]["second"] = site({})
     report("repo ansible.cfg", runs["repo ansible.cfg"])
+    # The same no-change run, --check --diff and the drift check, with and without Mitogen.
+    runs["mitogen_linear"] = {"second": site(mitogen())}
+    report("mitogen_linear", runs["mitogen_linear"])
+    checks = {"linear": {"check": site({}, "--check", "--diff"), "drift_check": drift_check("off")},
+              "mitogen_linear": {"check": site(mitogen(), "--check", "--diff"), "drift_check": drift_check("on")}}
+    print("check runs: " + "; ".join(f"{k}: --check --diff {v['check']['seconds']} s (changed {v['check']['changed']}), "
+                                      f"drift-check {v['drift_check']['seconds']} s (exit {v['drift_check']['exit']})"
+                                      for k, v in checks.items()), flush=True)
     # The security role rate-limits new SSH connections per source, Ansible's included: without
     # ControlPersist every task is a new connection. Measured on the common role's tasks alone.
     cp_off = LEVERS["ControlPersist off"]
@@ -136,12 +161,17 @@ def main():
               f"{r['second']['changed']:>8} {ratio:>11.2f}x")
     print(f"{'floor: apt-get install':<20} {apt_floor:>8}")
     print(f"\nfresh converge / floor: {base['fresh']['seconds'] / apt_floor:.2f}")
-    for name in [*LEVERS, "all three off"]:
+    print(f"\n{'strategy':<20} {'no-change s':>12} {'--check --diff s':>17} {'drift-check s':>14}")
+    for name in ("linear", "mitogen_linear"):
+        second = runs["repo ansible.cfg" if name == "linear" else name]["second"]
+        print(f"{name:<20} {second['seconds']:>12} {checks[name]['check']['seconds']:>17} "
+              f"{checks[name]['drift_check']['seconds']:>14}")
+    for name in [*LEVERS, "all three off", "mitogen_linear"]:
         print(f"{name}: a no-change run takes {runs[name]['second']['seconds'] - base['second']['seconds']:+.1f} s")
     print("\ncommon role alone, no-change run (the SSH rate limit and ControlPersist):")
     for name, r in throttle.items():
         print(f"  {name:<38} {r['seconds']:>7} s")
-    out = {"configs": runs, "common_only": throttle, "exempt_source": source, "apt_floor_seconds": apt_floor,
+    out = {"configs": runs, "checks": checks, "common_only": throttle, "exempt_source": source, "apt_floor_seconds": apt_floor,
            "packages": packages}
     (ROOT / "bench/results/converge.json").write_text(json.dumps(out, indent=2) + "\n")
 

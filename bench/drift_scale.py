@@ -98,6 +98,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
+    parser.add_argument("--mitogen", choices=("auto", "on", "off", "both"), default="both",
+                        help="the drift check's strategy (both: each count with and without Mitogen)")
     opts = parser.parse_args()
     counts = sorted({1, max(1, opts.hosts // 2), opts.hosts})
     names = [f"bench{i}" for i in range(1, opts.hosts + 1)]
@@ -111,25 +113,27 @@ def main():
         if rc != 0:
             sys.exit(f"site.yml failed on the bench hosts (logs in {WORK}):\n{out[-4000:]}")
         rows = []
-        for n in counts:
-            reports = tempfile.mkdtemp(prefix="bench-drift-")
-            rc, wall, cpu, rss, out = measured(
-                [str(ROOT / "scripts/drift-check"), "-q", "-i", str(INVENTORY), "--reports", reports,
-                 "--limit", ",".join(names[:n])])
-            if rc != 0:
-                sys.exit(f"drift check of {n} host(s) exited {rc} (0 expected on converged hosts):\n{out[-4000:]}")
-            rows.append({"hosts": n, "seconds": wall, "controller_cpu_s": cpu, "controller_peak_rss_mb": rss,
-                         "seconds_per_host": round(wall / n, 1)})
+        for mode in (("off", "on") if opts.mitogen == "both" else (opts.mitogen,)):
+            for n in counts:
+                reports = tempfile.mkdtemp(prefix="bench-drift-")
+                rc, wall, cpu, rss, out = measured(
+                    [str(ROOT / "scripts/drift-check"), "-q", "-i", str(INVENTORY), "--reports", reports,
+                     "--mitogen", mode, "--limit", ",".join(names[:n])])
+                if rc != 0:
+                    sys.exit(f"drift check of {n} host(s) exited {rc} (0 expected on converged hosts):\n{out[-4000:]}")
+                rows.append({"hosts": n, "mitogen": mode, "seconds": wall, "controller_cpu_s": cpu,
+                             "controller_peak_rss_mb": rss, "seconds_per_host": round(wall / n, 1)})
     finally:
         if not opts.keep:
             sh("docker", "rm", "-f", *[f"prodready-local-{n}" for n in names], check=False)
-    base = rows[0]["seconds"]
     print(f"site.yml on {opts.hosts} new hosts (common, security, logrotate, redis): "
           f"{converge_s} s wall, {converge_cpu} s controller CPU")
-    print(f"\n{'hosts':>5}  {'wall s':>7}  {'x 1 host':>8}  {'s/host':>6}  {'ctl CPU s':>9}  {'ctl RSS MB':>10}")
+    print(f"\n{'mitogen':>7}  {'hosts':>5}  {'wall s':>7}  {'x 1 host':>8}  {'s/host':>6}  {'ctl CPU s':>9}  "
+          f"{'ctl RSS MB':>10}")
     for r in rows:
-        print(f"{r['hosts']:>5}  {r['seconds']:>7}  {r['seconds'] / base:>8.2f}  {r['seconds_per_host']:>6}  "
-              f"{r['controller_cpu_s']:>9}  {r['controller_peak_rss_mb']:>10}")
+        base = next(b["seconds"] for b in rows if b["mitogen"] == r["mitogen"])
+        print(f"{r['mitogen']:>7}  {r['hosts']:>5}  {r['seconds']:>7}  {r['seconds'] / base:>8.2f}  "
+              f"{r['seconds_per_host']:>6}  {r['controller_cpu_s']:>9}  {r['controller_peak_rss_mb']:>10}")
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "ansible.cfg")
     print(f"\n(forks {cfg.get('defaults', 'forks', fallback='5')} from ansible.cfg; {os.cpu_count()} cores here)")

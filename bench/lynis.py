@@ -1,24 +1,24 @@
 #!/usr/bin/env python3
-"""Lynis's hardening index of a stock Debian host and of one the collection provisioned.
+"""Lynis's hardening index of a stock Debian 13 host and of the whole site on one.
 
-Starts two containers from the harness image (systemd as PID 1, NET_ADMIN for nftables):
-  stock        openssh-server installed, as a new VPS comes, nothing else done;
-  provisioned  the common and security roles applied (ansible-playbook over the docker connection).
-Then installs Debian's lynis in both, runs `lynis audit system --quick`, and prints each hardening
-index and the warnings and suggestions only the stock host gets. Writes bench/results/lynis-debianN.json.
+Starts a stock container from the harness image (systemd as PID 1, NET_ADMIN for nftables),
+with openssh-server installed as a new VPS comes, and the demo host of inventories/local, to which
+`scripts/demo` applies site.yml over SSH (every role: common, security, nginx + certbot, the app,
+MariaDB, Redis, backup, logrotate, monitoring agent, drift check). Then installs Debian's lynis in
+both, runs `lynis audit system --quick`, and prints each hardening index and the warnings and
+suggestions each host gets. Writes bench/results/lynis-debian13.json.
 
-    .venv/bin/python bench/lynis.py [13|12]        (default 13; needs `make setup` first)
+    .venv/bin/python bench/lynis.py        (needs `make setup`; replaces the demo host)
 
 Lynis inside a container scores some kernel and boot tests the host owns (sysctls it cannot
-write, no boot loader, no separate partitions), the same way for both, so the difference between
-the two figures is what the roles changed.
+write, no boot loader, no separate partitions, no audit subsystem), the same way for both, so the
+difference between the two figures is what the roles changed.
 """
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,15 +27,7 @@ CACHE = os.environ.get("PRODREADY_CACHE", "/var/cache/prodready")
 FLAGS = ["--cap-add=SYS_ADMIN", "--cap-add=SYS_PTRACE", "--cap-add=NET_ADMIN",
          "--security-opt=seccomp=unconfined", "--security-opt=apparmor=unconfined", "--cgroupns=host",
          "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs=/run", "--tmpfs=/run/lock"]
-PLAYBOOK = """
-- hosts: all
-  gather_facts: true
-  vars:
-    security_deploy_keys: ["{{ lookup('file', key) }}"]
-  roles:
-    - prodready.vps.common
-    - prodready.vps.security
-"""
+DEMO_HOST = "prodready-local-vps1"
 
 
 def sh(*args, **kw):
@@ -75,40 +67,32 @@ def audit(name):
 
 
 def main():
-    release = sys.argv[1] if len(sys.argv) > 1 else "13"
-    stock, provisioned = f"prodready-bench-lynis-stock{release}", f"prodready-bench-lynis-prov{release}"
+    release = "13"
+    stock = f"prodready-bench-lynis-stock{release}"
     try:
         start(stock, release)
-        start(provisioned, release)
-        # One after the other: the containers share the harness's package cache (and its lock).
         apt_install(stock, "openssh-server", "lynis")
-        apt_install(provisioned, "lynis")
-        with tempfile.TemporaryDirectory() as tmp:
-            key = Path(tmp) / "id_ed25519"
-            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-            (Path(tmp) / "site.yml").write_text(PLAYBOOK)
-            (Path(tmp) / "hosts").write_text(f"{provisioned} ansible_connection=community.docker.docker\n")
-            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1")
-            t0 = time.monotonic()
-            run = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(Path(tmp) / "hosts"),
-                                  str(Path(tmp) / "site.yml"), "-e", f"key={key}.pub"],
-                                 capture_output=True, text=True, env=env, check=False)
-            if run.returncode != 0:
-                sys.exit(run.stdout[-3000:] + run.stderr[-2000:])
-            converge = time.monotonic() - t0
-        before, after = audit(stock), audit(provisioned)
+        t0 = time.monotonic()
+        subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/local-hosts", "down"], cwd=ROOT,
+                       capture_output=True, check=False)
+        run = subprocess.run([str(ROOT / "scripts/demo")], cwd=ROOT, capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            sys.exit(run.stdout[-3000:] + run.stderr[-2000:])
+        converge = time.monotonic() - t0
+        apt_install(DEMO_HOST, "lynis")
+        before, after = audit(stock), audit(DEMO_HOST)
     finally:
-        for name in (stock, provisioned):
-            subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "rm", "-f", stock], capture_output=True, check=False)
     result = {
         "debian": release,
         "lynis_hardening_index": {"stock": before[0], "provisioned": after[0]},
         "warnings": {"stock": len(before[1]), "provisioned": len(after[1])},
         "suggestions": {"stock": len(before[2]), "provisioned": len(after[2])},
         "fixed": sorted(set(before[1] + before[2]) - set(after[1] + after[2])),
+        "added": sorted(set(after[1] + after[2]) - set(before[1] + before[2])),
         "remaining_warnings": after[1],
         "remaining_suggestions": after[2],
-        "common_and_security_converge_seconds": round(converge),
+        "site_converge_seconds": round(converge),
     }
     out = ROOT / f"bench/results/lynis-debian{release}.json"
     out.parent.mkdir(exist_ok=True)
@@ -117,7 +101,8 @@ def main():
     print(f"warnings {len(before[1])} -> {len(after[1])}, suggestions {len(before[2])} -> {len(after[2])}")
     print(f"fixed by the roles: {', '.join(result['fixed'])}")
     print(f"warnings left: {', '.join(after[1]) or 'none'}")
-    print(f"(common + security converged in {converge:.0f} s; details in {out.relative_to(ROOT)})")
+    print(f"suggestions left: {', '.join(after[2]) or 'none'}")
+    print(f"(the demo host converged in {converge:.0f} s; details in {out.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":

@@ -55,8 +55,11 @@ def host_app_ports(hostvars):
 
 def app_upstreams(hosts, hostvars, address="private_ip"):
     """host:port of every instance on these app hosts, at each host's private address: the
-    load balancer's upstream."""
-    out = []
+    load balancer's upstream. The hosts take turns (first instance of each host, then the
+    second, ...): nginx retries a failed request on the next servers of the list, a limited
+    number of times, and with each host's instances side by side a host that is down could
+    take every retry."""
+    per_host = []
     for host in hosts or []:
         variables = hostvars[host]
         ip = variables.get(address)
@@ -64,8 +67,9 @@ def app_upstreams(hosts, hostvars, address="private_ip"):
             raise AnsibleFilterError(f"app host {host} has no {address}: the load balancer needs its private address")
         ip = str(ip)
         shown = f"[{ip}]" if ":" in ip else ip
-        out.extend(f"{shown}:{port}" for port in host_app_ports(variables))
-    return out
+        per_host.append([f"{shown}:{port}" for port in host_app_ports(variables)])
+    longest = max((len(servers) for servers in per_host), default=0)
+    return [servers[i] for i in range(longest) for servers in per_host if i < len(servers)]
 
 
 def private_ports(hostvars):

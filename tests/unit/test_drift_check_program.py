@@ -69,3 +69,43 @@ def test_no_ansible_playbook_is_a_message_and_no_empty_run_folder(env):
     done = run(env, path="/nonexistent")
     assert done.returncode == 2 and "ansible-playbook is not on PATH" in done.stderr
     assert "Traceback" not in done.stderr and not os.path.exists(env["reports"])
+
+
+# A stand-in ansible-playbook in Python: the interpreter named in its first line is the one the
+# program asks for Mitogen, as with a real one installed by pip.
+FAKE_PY = """#!PYTHON
+import os, sys
+with open(os.environ["FAKE_ARGS"], "w") as f:
+    f.write(os.environ.get("ANSIBLE_STRATEGY", "") + "\\n" + os.environ.get("ANSIBLE_STRATEGY_PLUGINS", "") + "\\n")
+with open(os.path.join(os.environ["PRODREADY_DRIFT_REPORT_DIR"], "drift.json"), "w") as f:
+    f.write('{"summary": {"ok": ["web1"], "drift": [], "failed": [], "unreachable": []}, "hosts": {"web1": {}}}')
+"""
+
+
+def python_fake(env, python):
+    (env["tmp"] / "bin" / "ansible-playbook").write_text(FAKE_PY.replace("PYTHON", str(python), 1))
+
+
+def test_mitogen_is_used_when_the_ansible_python_has_it(env):
+    pytest.importorskip("ansible_mitogen")      # requirements.txt installs it in the venv
+    python_fake(env, sys.executable)
+    done = run(env)
+    assert done.returncode == 0 and "(mitogen)" in done.stdout, done.stdout + done.stderr
+    strategy, plugins = open(env["FAKE_ARGS"]).read().split("\n")[:2]
+    assert strategy == "mitogen_linear" and os.path.isfile(os.path.join(plugins.split(os.pathsep)[0],
+                                                                        "mitogen_linear.py"))
+    log = open(os.path.join(env["reports"], "latest", "ansible.log")).read()
+    assert log.startswith("# strategy: mitogen_linear")
+    assert run(env, "--mitogen", "off").returncode == 0
+    assert open(env["FAKE_ARGS"]).read().split("\n")[0] == ""
+
+
+def test_without_mitogen_auto_runs_plain_and_on_is_a_message(env, tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python_fake(env, bare / "bin" / "python")
+    done = run(env)
+    assert done.returncode == 0 and "(mitogen)" not in done.stdout, done.stdout + done.stderr
+    assert open(env["FAKE_ARGS"]).read().split("\n")[0] == ""
+    done = run(env, "--mitogen", "on")
+    assert done.returncode == 2 and "cannot import ansible_mitogen" in done.stderr and "Traceback" not in done.stderr

@@ -61,6 +61,7 @@ def test_the_python_and_collection_requirements_match_the_repository(context):
     assert ee and all(repo.get(name) == version for name, version in ee.items()), (ee, repo)
     # Every client the modules import on a host (redis_config, mysql_*, postgresql's checks).
     assert {"redis", "pymysql", "psycopg"} <= set(ee)
+    assert "mitogen" in ee      # the strategy the drift check uses over SSH
     ee_collections = yaml.safe_load((context / "_build" / "requirements.yml").read_text())["collections"]
     assert ee_collections == yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]
 

@@ -37,8 +37,9 @@ def test_upstreams_of_every_app_host_at_its_private_address():
         "app2": {"private_ip": "10.0.0.22", "app_instances": 0, "ansible_facts": {"processor_vcpus": 1}},
         "app3": {"private_ip": "fd00::23", "app_instances": 1},
     }
+    # The hosts take turns, so nginx's next try after a failure is another host.
     assert ports.app_upstreams(["app1", "app2", "app3"], hostvars) == [
-        "10.0.0.21:4100", "10.0.0.21:4101", "10.0.0.22:3000", "[fd00::23]:3000"]
+        "10.0.0.21:4100", "10.0.0.22:3000", "[fd00::23]:3000", "10.0.0.21:4101"]
     with pytest.raises(AnsibleFilterError, match="app host app4 has no private_ip"):
         ports.app_upstreams(["app4"], {"app4": {}})
 

@@ -108,14 +108,19 @@ CONNECT = r"""
 import os, subprocess, urllib.parse
 db = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
 cache = urllib.parse.urlsplit(os.environ["REDIS_URL"])
+ca = urllib.parse.parse_qs(db.query)["sslcert"][0]
+assert cache.scheme == "rediss" and ca == os.environ["NODE_EXTRA_CA_CERTS"]
+# As the app would: TLS, the server's certificate checked against the internal CA (and its name).
+tls_mysql = ["--ssl", "--ssl-ca=" + ca, "--ssl-verify-server-cert"]
+tls_redis = ["--tls", "--cacert", ca]
 def run(argv, **env):
     r = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=20)
     # The answer, or the error when there is none (the clients' warnings go to stderr).
     return r.stdout.strip() or r.stderr.strip().replace("\n", " ")
-print(run(["mariadb", "-h", db.hostname, "-P", str(db.port), "-u", db.username, "-N", "-B", db.path[1:], "-e",
-           "SELECT CURRENT_USER(), @@character_set_server, @@collation_server"],
+print(run(["mariadb", "-h", db.hostname, "-P", str(db.port), "-u", db.username, "-N", "-B", db.path[1:]] + tls_mysql
+          + ["-e", "SELECT CURRENT_USER(), @@character_set_server, @@collation_server, @@have_ssl"],
           MYSQL_PWD=urllib.parse.unquote(db.password)))
-redis = ["redis-cli", "--no-auth-warning", "-h", cache.hostname, "-p", str(cache.port), "--user", cache.username]
+redis = ["redis-cli", "--no-auth-warning", "-h", cache.hostname, "-p", str(cache.port), "--user", cache.username] + tls_redis
 auth = {"REDISCLI_AUTH": urllib.parse.unquote(cache.password)}
 print(run(redis + ["SET", "multihost:" + os.uname().nodename, "1"], **auth))
 print(run(redis + ["GET", "multihost:" + os.uname().nodename], **auth))
@@ -130,9 +135,46 @@ def test_each_app_host_logs_in_to_mysql_and_redis_over_the_network(hosts, app):
     write but not run a dangerous command."""
     script = f"set -a; . /etc/shop/shop.env; set +a; python3 -c {shlex.quote(CONNECT)}"
     out = hosts[app].check_output(f"bash -c {shlex.quote(script)}").splitlines()
-    assert out[0].split("\t") == [f"app@{ADDR[app]}", "utf8mb4", "utf8mb4_unicode_ci"], out
+    assert out[0].split("\t") == [f"app@{ADDR[app]}", "utf8mb4", "utf8mb4_unicode_ci", "YES"], out
     assert out[1:3] == ["OK", "1"], out
     assert "NOPERM" in out[3], out
+
+
+# The same logins in clear text, and over TLS without the internal CA's certificate.
+PLAIN = r"""
+import os, subprocess, urllib.parse
+db = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+cache = urllib.parse.urlsplit(os.environ["REDIS_URL"])
+def run(argv, **env):
+    r = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True, timeout=20)
+    print(r.returncode, (r.stdout.strip() or r.stderr.strip()).replace("\n", " "))
+mysql = ["mariadb", "-h", db.hostname, "-P", str(db.port), "-u", db.username, "-N", "-B", "-e", "SELECT 1"]
+pw = {"MYSQL_PWD": urllib.parse.unquote(db.password)}
+run(mysql + ["--skip-ssl"], **pw)
+run(mysql + ["--ssl", "--ssl-ca=/etc/ssl/certs/ca-certificates.crt", "--ssl-verify-server-cert"], **pw)
+redis = ["redis-cli", "--no-auth-warning", "-h", cache.hostname, "-p", str(cache.port), "--user", cache.username]
+auth = {"REDISCLI_AUTH": urllib.parse.unquote(cache.password)}
+run(redis + ["PING"], **auth)
+run(redis + ["--tls", "PING"], **auth)
+"""
+
+
+def test_the_database_and_the_cache_refuse_clear_text_and_unverified_servers(hosts):
+    """mysql_tls and redis_tls (on, as db1 and cache1 have private addresses): the app account
+    REQUIRE SSL, Redis has no plain port, and a client that trusts only the public CAs refuses the
+    servers' certificates (the internal CA signed them)."""
+    script = f"set -a; . /etc/shop/shop.env; set +a; python3 -c {shlex.quote(PLAIN)}"
+    out = hosts["app1"].check_output(f"bash -c {shlex.quote(script)}").splitlines()
+    assert len(out) == 4, out
+    assert out[0].startswith("1 ") and "Access denied" in out[0], out
+    assert out[1].startswith("1 ") and "certificate" in out[1].lower(), out
+    assert "PONG" not in out[2] and "PONG" not in out[3], out
+    assert "certificate" in out[3].lower(), out
+    # On the servers: TLS versions, and the live account's requirement.
+    assert hosts["db1"].check_output("mariadb -N -B -e \"SELECT ssl_type FROM mysql.user WHERE user = 'app'\"")\
+        .split() == ["ANY", "ANY"]
+    tls = hosts["cache1"].check_output("grep -E '^(port|tls-port) ' /etc/redis/redis.conf").splitlines()
+    assert tls == ["port 0", "tls-port 6379"], tls
 
 
 def test_only_app_hosts_reach_the_database_and_the_cache(hosts):

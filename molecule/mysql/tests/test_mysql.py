@@ -138,3 +138,21 @@ def test_an_option_the_server_refuses_never_reaches_it(host):
     assert host.check_output("systemctl show -p MainPID --value mariadb") == pid
     assert "~" not in host.check_output("ls -A /etc/mysql/mariadb.conf.d")
     assert variable(host, "max_allowed_packet") == str(64 * 1024 * 1024)
+
+
+def test_the_server_speaks_tls_with_the_internal_cas_certificate(host, conf):
+    """mysql_tls is on (the scenario gives a private address): the certificate the server presents
+    verifies against the internal CA for 127.0.0.1 and for the private address, and a login over
+    TCP is encrypted. The handshake goes to 127.0.0.1: from the private address no account
+    matches, and MariaDB answers such a host with an error packet before any TLS."""
+    private = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+    for address in ("127.0.0.1", private):
+        check = host.run(f"openssl s_client -starttls mysql -connect 127.0.0.1:3306 -verify_return_error "
+                         f"-verify_ip {address} -CAfile /etc/prodready/tls/ca.crt </dev/null")
+        assert check.rc == 0 and "Verify return code: 0 (ok)" in check.stdout, check.stdout[-600:] + check.stderr
+    password = conf["mysql_users"][0]["password"]
+    reply = host.run(f"MYSQL_PWD='{password}' mariadb -h 127.0.0.1 -u app --ssl --ssl-ca=/etc/prodready/tls/ca.crt "
+                     f"--ssl-verify-server-cert -NB -e \"SHOW STATUS LIKE 'Ssl_version'\"")
+    assert reply.rc == 0 and reply.stdout.split()[1] in ("TLSv1.2", "TLSv1.3"), reply.stderr
+    key = host.file("/etc/prodready/tls/mariadb.key")
+    assert (key.user, key.group, key.mode) == ("root", "mysql", 0o640)

@@ -32,6 +32,8 @@ def admin(host, query, database="postgres"):
 def as_user(host, user, query, hostaddr="127.0.0.1", database=None, sslmode="prefer", password=None):
     """psql as an app role over TCP; returns the command's result (rc, stdout, stderr)."""
     conninfo = f"host={hostaddr} dbname={database or user} user={user} sslmode={sslmode} connect_timeout=5"
+    if sslmode.startswith("verify"):
+        conninfo += " sslrootcert=/etc/prodready/tls/ca.crt"
     secret = USERS.get(user, "") if password is None else password
     # The password goes through the environment, never the command line the log shows.
     return host.run(f"PGPASSWORD={shlex.quote(secret)} psql -XAt {shlex.quote(conninfo)} -c {shlex.quote(query)}")
@@ -66,8 +68,13 @@ def test_app_host_connects_over_ssl_and_only_over_ssl(host, name):
     if name != "pg12":
         pytest.skip("pg12 is the app host")
     db = address("pg13")
-    run = as_user(host, "shop", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", hostaddr=db)
+    # postgresql_tls: the internal CA's certificate, for the server's private address (verify-full).
+    run = as_user(host, "shop", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", hostaddr=db,
+                  sslmode="verify-full")
     assert run.rc == 0 and run.stdout.strip() == "t", run.stderr
+    snakeoil = host.run(f"PGPASSWORD=x psql -XAt 'host={db} user=shop sslmode=verify-full connect_timeout=5 "
+                        f"sslrootcert=/etc/ssl/certs/ssl-cert-snakeoil.pem' -c 'SELECT 1'")
+    assert snakeoil.rc != 0 and "certificate verify failed" in snakeoil.stderr, snakeoil.stderr
     plain = as_user(host, "shop", "SELECT 1", hostaddr=db, sslmode="disable")
     assert plain.rc != 0 and "no pg_hba.conf entry" in plain.stderr and "no encryption" in plain.stderr
 

@@ -23,13 +23,17 @@ def conf(host):
     return conf
 
 
+# The scenario's server has a private address, so redis_tls is on: TLS only, verified with the CA.
+TLS = "--tls --cacert /etc/prodready/tls/ca.crt "
+
+
 def cli(host, conf, *args, user=None, password=None):
     """redis-cli's reply as text. The password goes in REDISCLI_AUTH (never on redis-cli's command
     line), and only the reply is returned, so no assertion message can show the command."""
     secret = password or conf["redis_requirepass"]
     who = f"--user {user} " if user else ""
     env = f"REDISCLI_AUTH='{secret}' VALKEYCLI_AUTH='{secret}'"
-    reply = host.run(f"{env} {conf['cli']} -h 127.0.0.1 {who}--no-auth-warning {' '.join(args)}")
+    reply = host.run(f"{env} {conf['cli']} -h 127.0.0.1 {TLS}{who}--no-auth-warning {' '.join(args)}")
     return (reply.stdout + reply.stderr).strip()
 
 
@@ -40,8 +44,22 @@ def config_get(host, conf, name):
 
 
 def test_clients_without_the_password_get_noauth(host, conf):
-    reply = host.run(f"{conf['cli']} -h 127.0.0.1 PING")
+    reply = host.run(f"{conf['cli']} -h 127.0.0.1 {TLS}PING")
     assert "NOAUTH" in reply.stdout + reply.stderr
+
+
+def test_only_tls_clients_that_verify_the_server_get_an_answer(host, conf):
+    """redis_tls: no plain port, and the certificate is the internal CA's, for the private address
+    too (a client that trusts only the public CAs refuses it)."""
+    private = host.ansible("setup", "filter=ansible_default_ipv4")["ansible_facts"]["ansible_default_ipv4"]["address"]
+    env = f"REDISCLI_AUTH='{conf['redis_requirepass']}' VALKEYCLI_AUTH='{conf['redis_requirepass']}'"
+    plain = host.run(f"{env} {conf['cli']} -h 127.0.0.1 --no-auth-warning PING")
+    assert "PONG" not in plain.stdout, plain.stdout
+    public_only = host.run(f"{env} {conf['cli']} -h {private} --tls --no-auth-warning PING")
+    assert "PONG" not in public_only.stdout and "certificate" in public_only.stderr.lower(), public_only.stderr
+    assert host.run(f"{env} {conf['cli']} -h {private} {TLS}--no-auth-warning PING").stdout.strip() == "PONG"
+    key = host.file(f"/etc/prodready/tls/{conf['service']}.key")
+    assert (key.user, key.group, key.mode) == ("root", conf["flavour"], 0o640)
 
 
 def test_the_password_works(host, conf):
@@ -135,7 +153,9 @@ def test_live_drift_is_seen_by_check_mode_and_undone(host, conf):
     """A hand-made CONFIG SET, invisible in the files, is what the scheduled --check must report."""
     alias = conf["redis_config_command"]
     assert cli(host, conf, alias, "SET", "maxmemory-policy", "noeviction") == "OK"
+    # No plain port with redis_tls: the module talks to the socket, as the role does.
     args = json.dumps({"login_password": conf["redis_requirepass"], "config_command": alias, "persist": False,
+                       "login_unix_socket": f"/run/{conf['flavour']}/{conf['service']}.sock",
                        "settings": {"maxmemory-policy": "allkeys-lru"}})
     seen = host.ansible("prodready.vps.redis_config", args, check=True)
     assert seen["changed"] is True

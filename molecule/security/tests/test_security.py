@@ -243,3 +243,34 @@ def test_fail2ban_watches_sshd(host, name):
     assert ("nginx-limit-req" in jails) is (name == "debian12")  # where nginx runs
     assert host.check_output("fail2ban-client get sshd maxretry").strip() == "5"
     assert host.check_output("fail2ban-client get sshd actions").splitlines()[-1] == "nftables-multiport"
+
+
+def test_the_host_records_and_checks_itself(host, name):
+    """security_host_audit: sysstat collects, acct and auditd are ready but skipped by their units
+    in a container (no kernel of their own), the audit rules parse, debsums checks weekly,
+    needrestart only lists, each login gets a private TMPDIR, idle shells end."""
+    if name == "outside":
+        pytest.skip("not converged")
+    assert host.service("sysstat").is_enabled and host.service("sysstat-collect.timer").is_running
+    units = ("acct", "auditd") + (("audit-rules",) if name == "debian13" else ())
+    for unit in units:
+        show = host.check_output(f"systemctl show -p ConditionResult -p ActiveState -p UnitFileState {unit}")
+        assert sorted(show.split()) == ["ActiveState=inactive", "ConditionResult=no", "UnitFileState=enabled"], unit
+    # auditctl cannot load rules in a container: the rule file is checked by its own parser.
+    rules = host.check_output("cat /etc/audit/rules.d/60-prodready.rules")
+    assert "-w /etc/sudoers -p wa -k sudo" in rules and "-w /home/deploy/.ssh/ -p wa -k keys" in rules
+    assert "CRON_CHECK=weekly" in host.file("/etc/default/debsums").content_string
+    assert "$nrconf{restart} = 'l';" in host.file("/etc/needrestart/conf.d/60-prodready.conf").content_string
+    assert "pam_tmpdir.so" in host.file("/etc/pam.d/common-session").content_string
+    # A login shell gets its own TMPDIR and the read-only idle timeout.
+    env = host.check_output("su - deploy -s /bin/bash -c 'echo $TMPDIR $TMOUT; (TMOUT=0) 2>/dev/null || echo readonly'")
+    assert env.split()[0].startswith("/tmp/user/") and env.split()[1] == "900" and "readonly" in env, env
+    defs = host.check_output("grep -E '^(PASS_MAX_DAYS|PASS_MIN_DAYS|SHA_CRYPT_MIN_ROUNDS)' /etc/login.defs").split()
+    assert defs == ["PASS_MAX_DAYS", "365", "PASS_MIN_DAYS", "1", "SHA_CRYPT_MIN_ROUNDS", "65536"], defs
+    # Root-only cron tables and sshd_config, recorded with dpkg so an upgrade keeps them (this
+    # scenario has no cron: its /etc/crontab is not there, sysstat made /etc/cron.d).
+    overrides = host.check_output("dpkg-statoverride --list")
+    assert not host.file("/etc/crontab").exists
+    for path, mode in (("/etc/cron.d", 0o700), ("/etc/ssh/sshd_config", 0o600)):
+        assert host.file(path).mode == mode and f"root root {mode:o} {path}" in overrides, path
+    assert host.check_output("debsums -s openssh-server sudo; echo rc=$?").endswith("rc=0")
