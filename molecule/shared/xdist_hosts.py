@@ -8,7 +8,7 @@ import re
 
 from xdist.scheduler import LoadScopeScheduling
 
-# testinfra's ids: test_x[ansible://debian12] or test_x[ansible://debian13-shop] (more parameters).
+# testinfra's ids: test_x[ansible://common12] or test_x[ansible://mysql13-shop] (more parameters).
 HOST = re.compile(r"\[\w+://([^\]-]+)")
 
 

@@ -110,8 +110,8 @@ def test_backup_is_in_the_bucket_and_encrypted(host):
     snapshots = json.loads(host.check_output(
         "set -a; . /etc/prodready/backup.env; restic snapshots --json --tag prodready"))
     assert any(f"run-{backups(host)[-1]}" in s["tags"] for s in snapshots)
-    if name == "debian12":
-        pytest.skip("debian12's remote copy is on debian13's REST server (the next test)")
+    if name == "backup12":
+        pytest.skip("backup12's remote copy is on backup13's REST server (the next test)")
     objects = bucket_objects(name)
     assert any(k.startswith(f"{name}/snapshots/") for k in objects)
     assert any(k.startswith(f"{name}/data/") for k in objects)
@@ -120,11 +120,11 @@ def test_backup_is_in_the_bucket_and_encrypted(host):
 
 
 def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
-    """Issue #26 item 3: debian12 copies to debian13's restic REST server in append-only mode.
-    With everything root on debian12 has (the repository password, the login), deleting a
+    """Issue #26 item 3: backup12 copies to backup13's restic REST server in append-only mode.
+    With everything root on backup12 has (the repository password, the login), deleting a
     snapshot is refused; the server's files hold no plaintext row."""
-    if host.backend.get_hostname() != "debian12":
-        pytest.skip("debian12 is the REST server's client")
+    if host.backend.get_hostname() != "backup12":
+        pytest.skip("backup12 is the REST server's client")
     env = "set -a; . /etc/prodready/backup.env;"
     # Two snapshots at least, so that keeping the last one has something to delete.
     assert run_backup(host).rc == 0
@@ -136,19 +136,19 @@ def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
     assert prune.rc != 0, prune.stdout
     after = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
     assert [s["id"] for s in after] == [s["id"] for s in before]
-    server = testinfra.get_host("docker://debian13")
-    assert server.run(f"grep -rl {MARKER} /srv/restic/debian12").rc == 1, "plaintext rows on the server"
+    server = testinfra.get_host("docker://backup13")
+    assert server.run(f"grep -rl {MARKER} /srv/restic/backup12").rc == 1, "plaintext rows on the server"
 
 
 def test_the_rest_server_prunes_its_clients_repositories(host):
-    if host.backend.get_hostname() != "debian13":
-        pytest.skip("debian13 is the REST server")
-    count = ("runuser -u restic-rest-server -- restic --repo /srv/restic/debian12 --password-file "
-             "/etc/restic-rest-server/prune/debian12 --no-cache snapshots --json")
+    if host.backend.get_hostname() != "backup13":
+        pytest.skip("backup13 is the REST server")
+    count = ("runuser -u restic-rest-server -- restic --repo /srv/restic/backup12 --password-file "
+             "/etc/restic-rest-server/prune/backup12 --no-cache snapshots --json")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not json.loads(host.run(count).stdout or "[]"):
-        time.sleep(5)                                   # debian12's worker makes its first backup
-    assert json.loads(host.check_output(count)), "debian12 made no snapshot"
+        time.sleep(5)                                   # backup12's worker makes its first backup
+    assert json.loads(host.check_output(count)), "backup12 made no snapshot"
     run = host.run("systemctl start prodready-restic-prune.service")
     assert run.rc == 0, host.run("journalctl -u prodready-restic-prune.service -n 20 --no-pager").stdout
     assert json.loads(host.check_output(count)), "the newest snapshot is always kept"
@@ -336,7 +336,7 @@ def test_no_secret_appears_in_a_vvv_run(host):
     """Every task that handles a password or key hides it (no_log), even at -vvv, where Ansible
     prints each module's arguments and results: a whole converge of MariaDB, Redis and the backup
     is grepped for each of the scenario's secrets."""
-    if host.backend.get_hostname() != "debian13":
+    if host.backend.get_hostname() != "backup13":
         pytest.skip("one host is enough")
     group_vars = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]
     secrets = {name: value for name, value in group_vars["all"].items() if "prtestsecret" in str(value)}

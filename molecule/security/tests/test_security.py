@@ -4,7 +4,7 @@ config sshd rejects never goes live, the database and cache ports answer the app
 answers anyone, the rules come back when loaded at boot, fail2ban bans a brute-forcer and the SSH
 rate limit drops a flood.
 
-debian13 is the db/cache host being protected, debian12 the app host, outside a host in no group
+security13 is the db/cache host being protected, security12 the app host, outside a host in no group
 (never converged). Each host's tests run in file order on one worker (molecule/shared/xdist_hosts.py)."""
 import contextlib
 import json
@@ -27,12 +27,12 @@ DROPIN = "/etc/ssh/sshd_config.d/00-prodready.conf"
 
 @pytest.fixture(scope="module")
 def db_ip():
-    return address("debian13")
+    return address("security13")
 
 
 @pytest.fixture(scope="module")
 def app_ip():
-    return address("debian12")
+    return address("security12")
 
 
 @pytest.fixture()
@@ -42,8 +42,8 @@ def name(host):
 
 @pytest.fixture()
 def steady_firewalls():
-    """Held by the tests that probe debian13's and debian12's firewalls from another host:
-    test_the_rules_come_back_as_at_boot (on debian13's worker) deletes and reloads the rules,
+    """Held by the tests that probe security13's and security12's firewalls from another host:
+    test_the_rules_come_back_as_at_boot (on security13's worker) deletes and reloads the rules,
     which empties the SSH rate limit's set and opens every port for a moment. A flood that ran
     during it once saw 17 of 20 connections through."""
     with hold("firewall"):
@@ -87,7 +87,7 @@ def test_sshd_effective_settings(host, name):
 
 
 def test_key_login_works_and_password_and_root_logins_do_not(host, name, db_ip, steady_firewalls):
-    if name != "debian12":
+    if name != "security12":
         pytest.skip("the SSH client is the app host")
     key = "-i /root/deploy_ed25519"
     assert ssh(host, f"deploy@{db_ip}", "id -un", key).stdout.strip() == "deploy"
@@ -102,7 +102,7 @@ def test_key_login_works_and_password_and_root_logins_do_not(host, name, db_ip, 
 
 
 def test_a_config_sshd_rejects_is_put_back_and_never_loaded(host, name):
-    if name != "debian13":
+    if name != "security13":
         pytest.skip("one host is enough")
     before = host.file(DROPIN).content_string
     rc, out = run_converge(host, CONVERGE, security_ssh_ciphers=["no-such-cipher@example.com"])
@@ -117,30 +117,30 @@ def test_a_config_sshd_rejects_is_put_back_and_never_loaded(host, name):
 
 
 def test_private_ports_answer_the_app_host_only(host, name, db_ip, steady_firewalls):
-    if name == "debian13":
+    if name == "security13":
         pytest.skip("the firewalled host")
     for port in (3306, 6379):
-        assert connects(host, db_ip, port) is (name == "debian12"), (name, port)
+        assert connects(host, db_ip, port) is (name == "security12"), (name, port)
     assert connects(host, db_ip, 443), name
     assert connects(host, db_ip, 22), name
 
 
 def test_app_instances_answer_the_load_balancer_only(host, name, app_ip, steady_firewalls):
-    if name == "debian12":
+    if name == "security12":
         pytest.skip("the app host")
-    assert connects(host, app_ip, 3000) is (name == "debian13"), name
+    assert connects(host, app_ip, 3000) is (name == "security13"), name
     assert connects(host, app_ip, 80), name
 
 
 def test_loopback_reaches_the_private_ports(host, name):
-    if name != "debian13":
+    if name != "security13":
         pytest.skip("the firewalled host")
     for port in (3306, 6379):
         assert connects(host, "127.0.0.1", port), port
 
 
 def test_the_rules_come_back_as_at_boot(host, name):
-    if name != "debian13":
+    if name != "security13":
         pytest.skip("the firewalled host")
     with hold("firewall", exclusive=True):
         rules_come_back(host)
@@ -187,7 +187,7 @@ def test_fail2ban_bans_a_brute_forcer(host, name, db_ip, steady_firewalls):
         pytest.skip("the attacker is the host outside the groups")
     for attempt in range(6):
         ssh(host, f"nosuchuser{attempt}@{db_ip}", "true", "-o PreferredAuthentications=publickey")
-    with banned("debian13", "sshd", host):
+    with banned("security13", "sshd", host):
         assert not connects(host, db_ip, 22)
         assert connects(host, db_ip, 443)  # the ban covers SSH, not the site
     assert connects(host, db_ip, 22)
@@ -201,7 +201,7 @@ def test_fail2ban_bans_a_client_nginx_keeps_rate_limiting(host, name, app_ip, st
              "    try: urllib.request.urlopen('http://%s/', timeout=3)\n"
              "    except Exception: pass\n" % app_ip)
     host.run(f"python3 -c {shlex.quote(flood)}")
-    with banned("debian12", "nginx-limit-req", host):
+    with banned("security12", "nginx-limit-req", host):
         assert not connects(host, app_ip, 80)
         assert connects(host, app_ip, 22)  # banned from the site, not from SSH
     assert connects(host, app_ip, 80)
@@ -240,7 +240,7 @@ def test_fail2ban_watches_sshd(host, name):
         pytest.skip("not converged")
     jails = host.check_output("fail2ban-client status")
     assert "sshd" in jails
-    assert ("nginx-limit-req" in jails) is (name == "debian12")  # where nginx runs
+    assert ("nginx-limit-req" in jails) is (name == "security12")  # where nginx runs
     assert host.check_output("fail2ban-client get sshd maxretry").strip() == "5"
     assert host.check_output("fail2ban-client get sshd actions").splitlines()[-1] == "nftables-multiport"
 
@@ -252,7 +252,7 @@ def test_the_host_records_and_checks_itself(host, name):
     if name == "outside":
         pytest.skip("not converged")
     assert host.service("sysstat").is_enabled and host.service("sysstat-collect.timer").is_running
-    units = ("acct", "auditd") + (("audit-rules",) if name == "debian13" else ())
+    units = ("acct", "auditd") + (("audit-rules",) if name == "security13" else ())
     for unit in units:
         show = host.check_output(f"systemctl show -p ConditionResult -p ActiveState -p UnitFileState {unit}")
         assert sorted(show.split()) == ["ActiveState=inactive", "ConditionResult=no", "UnitFileState=enabled"], unit
