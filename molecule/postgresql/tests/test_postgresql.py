@@ -21,7 +21,7 @@ USERS = {u["name"]: u["password"] for u in
              "postgresql_users"]}
 INDEX = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["provisioner"]["inventory"]["group_vars"]["all"][
     "postgresql_indexes"][0]
-VERSION = {"pg13": "17", "pg12": "15"}
+VERSION = {"postgresql13": "17", "postgresql12": "15"}
 
 
 def admin(host, query, database="postgres"):
@@ -65,9 +65,9 @@ def test_live_settings(host, name):
 
 
 def test_app_host_connects_over_ssl_and_only_over_ssl(host, name):
-    if name != "pg12":
-        pytest.skip("pg12 is the app host")
-    db = address("pg13")
+    if name != "postgresql12":
+        pytest.skip("postgresql12 is the app host")
+    db = address("postgresql13")
     # postgresql_tls: the internal CA's certificate, for the server's private address (verify-full).
     run = as_user(host, "shop", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", hostaddr=db,
                   sslmode="verify-full")
@@ -80,14 +80,14 @@ def test_app_host_connects_over_ssl_and_only_over_ssl(host, name):
 
 
 def test_an_address_not_in_the_app_hosts_is_refused(host, name):
-    if name != "pg13":
-        pytest.skip("pg13 is not an app host of pg12's server")
-    run = as_user(host, "shop", "SELECT 1", hostaddr=address("pg12"), sslmode="require")
+    if name != "postgresql13":
+        pytest.skip("postgresql13 is not an app host of postgresql12's server")
+    run = as_user(host, "shop", "SELECT 1", hostaddr=address("postgresql12"), sslmode="require")
     assert run.rc != 0 and "no pg_hba.conf entry" in run.stderr, run.stderr
 
 
 def test_md5_passwords_and_no_password_are_refused(host, name):
-    if name != "pg13":
+    if name != "postgresql13":
         pytest.skip("one host is enough")
     admin(host, "SET password_encryption = 'md5'; DROP ROLE IF EXISTS legacy; "
                 "CREATE ROLE legacy LOGIN PASSWORD 'legacy-password-123456'")

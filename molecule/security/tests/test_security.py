@@ -247,8 +247,9 @@ def test_fail2ban_watches_sshd(host, name):
 
 def test_the_host_records_and_checks_itself(host, name):
     """security_host_audit: sysstat collects, acct and auditd are ready but skipped by their units
-    in a container (no kernel of their own), the audit rules parse, debsums checks weekly,
-    needrestart only lists, each login gets a private TMPDIR, idle shells end."""
+    in a container (no kernel of their own), the audit rules parse, debsums checks weekly, AIDE is
+    ready to build its database, needrestart only lists, each login gets a private TMPDIR and
+    password rules, idle shells end."""
     if name == "outside":
         pytest.skip("not converged")
     assert host.service("sysstat").is_enabled and host.service("sysstat-collect.timer").is_running
@@ -262,6 +263,15 @@ def test_the_host_records_and_checks_itself(host, name):
     assert "CRON_CHECK=weekly" in host.file("/etc/default/debsums").content_string
     assert "$nrconf{restart} = 'l';" in host.file("/etc/needrestart/conf.d/60-prodready.conf").content_string
     assert "pam_tmpdir.so" in host.file("/etc/pam.d/common-session").content_string
+    assert "pam_pwquality.so" in host.file("/etc/pam.d/common-password").content_string
+    # AIDE: its configuration parses, the timer waits to build the first database, and the build
+    # itself is skipped in a container (as acct and auditd are).
+    assert host.run("aide --config-check --config /etc/aide/aide.conf").rc == 0
+    assert host.service("prodready-aide-init.timer").is_enabled and host.service("prodready-aide-init.timer").is_running
+    cond = host.check_output("systemctl show -p ConditionResult -p ActiveState prodready-aide-init.service "
+                             "; systemctl start prodready-aide-init.service; systemctl show -p ConditionResult "
+                             "prodready-aide-init.service")
+    assert cond.split()[-1] == "ConditionResult=no" and not host.file("/var/lib/aide/aide.db").exists, cond
     # A login shell gets its own TMPDIR and the read-only idle timeout.
     env = host.check_output("su - deploy -s /bin/bash -c 'echo $TMPDIR $TMOUT; (TMOUT=0) 2>/dev/null || echo readonly'")
     assert env.split()[0].startswith("/tmp/user/") and env.split()[1] == "900" and "readonly" in env, env
