@@ -12,7 +12,9 @@ suggestions each host gets. Writes bench/results/lynis-debian13.json.
 
 Lynis inside a container scores some kernel and boot tests the host owns (sysctls it cannot
 write, no boot loader, no separate partitions, no audit subsystem), the same way for both, so the
-difference between the two figures is what the roles changed.
+difference between the two figures is what the roles changed. A second figure scores Lynis's
+kernel settings (KRNL-6000) with the values the host would apply at boot from /etc/sysctl.d,
+which is what a VPS runs with (see at_boot).
 """
 import json
 import os
@@ -63,7 +65,31 @@ def audit(name):
                        if line.startswith("warning[]=")})
     suggestions = sorted({line.split("=", 1)[1].split("|")[0] for line in report.splitlines()
                           if line.startswith("suggestion[]=")})
-    return index, warnings, suggestions
+    return index, warnings, suggestions, at_boot(name, index)
+
+
+def at_boot(name, index):
+    """The index with KRNL-6000's kernel settings as the host applies them at boot.
+
+    A container's /proc/sys is the Docker host's, and read-only: Lynis reads the live values, not
+    the ones the roles write to /etc/sysctl.d. This scores each setting Lynis found different again
+    with the value systemd-sysctl would set at boot (its merged configuration, the last file
+    wins), one point each as Lynis gives, and nothing for a setting no file sets.
+    """
+    log = sh("docker", "exec", name, "cat", "/var/log/lynis.log")
+    points = re.findall(r"Currently having (\d+) points \(out of (\d+)\)", log)
+    if not points:
+        return index, []
+    got, total = map(int, points[-1])
+    boot = {}
+    for line in sh("docker", "exec", name, "/usr/lib/systemd/systemd-sysctl", "--cat-config").splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            key, value = line.split("=", 1)
+            boot[key.strip().lstrip("-")] = value.strip()
+    fixed = [key for key, expected in re.findall(
+        r"sysctl key (\S+) has a different value than expected in scan profile\. Expected=(\S+), Real=", log)
+        if boot.get(key) == expected]
+    return (got + len(fixed)) * 100 // total, fixed
 
 
 def main():
@@ -86,6 +112,9 @@ def main():
     result = {
         "debian": release,
         "lynis_hardening_index": {"stock": before[0], "provisioned": after[0]},
+        # KRNL-6000 scored with the kernel settings as applied at boot (read-only in a container).
+        "lynis_hardening_index_at_boot": {"stock": before[3][0], "provisioned": after[3][0]},
+        "kernel_settings_at_boot": after[3][1],
         "warnings": {"stock": len(before[1]), "provisioned": len(after[1])},
         "suggestions": {"stock": len(before[2]), "provisioned": len(after[2])},
         "fixed": sorted(set(before[1] + before[2]) - set(after[1] + after[2])),
@@ -98,6 +127,8 @@ def main():
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"Debian {release}: Lynis hardening index {before[0]} stock -> {after[0]} provisioned")
+    print(f"with the kernel settings as the host applies them at boot (KRNL-6000; read-only in a container, "
+          f"{len(after[3][1])} of them): {before[3][0]} stock -> {after[3][0]} provisioned")
     print(f"warnings {len(before[1])} -> {len(after[1])}, suggestions {len(before[2])} -> {len(after[2])}")
     print(f"fixed by the roles: {', '.join(result['fixed'])}")
     print(f"warnings left: {', '.join(after[1]) or 'none'}")

@@ -143,29 +143,61 @@ from ansible_collections.prodready.vps.plugins.module_utils._mysql import (
 
 
 def plan(params, indexes, columns_present):
-    """(before, after, statement or None, drift) for the wanted state: the one decision,
-    shared by check mode and the real run."""
+    """What the run does, decided once for check mode and the real run alike (apply() runs it):
+    dict(before, after, wanted, drift, statement, adds). statement is the ALTER TABLE without an
+    online clause, or None; adds says it builds an index (online DDL applies to that part)."""
     name = params["name"]
     before = indexes.get(name.lower())       # index names are case-insensitive
+    step = dict(before=before, after=before, wanted=None, drift=False, statement=None, adds=False)
     target = "%s.%s" % (quote(params["database"]), quote(params["table"]))
     if params["state"] == "absent":
-        return before, None, ("ALTER TABLE %s DROP INDEX %s" % (target, quote(name)) if before else None), False
+        if before:
+            step.update(after=None, statement="ALTER TABLE %s DROP INDEX %s" % (target, quote(name)))
+        return step
     columns = parse_columns(params["columns"])
     unknown = [column[0] for column in columns if column[0] not in columns_present]
     if unknown:
         raise MySQLModuleError("table %s.%s has no column %s: run the app's migrations or fix the index's columns"
                                % (params["database"], params["table"], ", ".join(unknown)))
-    after = definition(columns, params["unique"])
-    if before == after:
-        return before, after, None, False
+    wanted = definition(columns, params["unique"])
+    step["wanted"] = wanted
+    if before == wanted:
+        return step
     add = "ADD %sINDEX %s (%s)" % ("UNIQUE " if params["unique"] else "", quote(name), column_sql(columns))
     if before is None:
-        if after in indexes.values():
-            return None, after, None, False      # present under another name
-        return before, after, "ALTER TABLE %s %s" % (target, add), False
+        step["after"] = wanted
+        if wanted not in indexes.values():   # else present under another name
+            step.update(statement="ALTER TABLE %s %s" % (target, add), adds=True)
+        return step
     if not params["rebuild"]:
-        return before, before, None, True
-    return before, after, "ALTER TABLE %s DROP INDEX %s, %s" % (target, quote(name), add), False
+        step["drift"] = True
+        return step
+    step.update(after=wanted, statement="ALTER TABLE %s DROP INDEX %s, %s" % (target, quote(name), add), adds=True)
+    return step
+
+
+def apply(module, cursor, step):
+    """Run the planned statement, online (ALGORITHM=INPLACE, LOCK=NONE) where it adds an index and
+    the server can; in check mode only say what would run. Returns the statement run."""
+    p = module.params
+    online = p["online"] and step["adds"]
+    query = step["statement"] + (", ALGORITHM=INPLACE, LOCK=NONE" if online else "")
+    if module.check_mode:
+        return query
+    try:
+        cursor.execute(query)
+    except Exception as err:  # pylint: disable=broad-except
+        code = getattr(err, "args", [None])[0]
+        if code in CR_GONE:
+            raise
+        if not (online and code in ER_ALTER_OPERATION_NOT_SUPPORTED):
+            raise MySQLModuleError("MySQL at %s refused %s: %s"
+                                   % (where(p), query, err.args[-1] if err.args else err)) from err
+        module.warn("%s at %s cannot build this index online (%s); built it with the default algorithm"
+                    % (p["name"], where(p), err.args[-1]))
+        query = step["statement"]
+        cursor.execute(query)
+    return query
 
 
 def main():
@@ -196,31 +228,13 @@ def main():
                 if p["missing_table"] == "warn":
                     module.warn(message)
                 module.exit_json(**result)
-            before, after, statement, drift = plan(p, read_indexes(cursor, p["database"], p["table"]), present)
-            result.update(before=before, after=after, drift=drift)
-            if drift:
-                wanted = definition(parse_columns(p["columns"]), p["unique"])
+            step = plan(p, read_indexes(cursor, p["database"], p["table"]), present)
+            result.update(before=step["before"], after=step["after"], drift=step["drift"])
+            if step["drift"]:
                 module.warn("index %s on %s.%s is %s but should be %s: set rebuild=true to rebuild it"
-                            % (p["name"], p["database"], p["table"], before, wanted))
-            if statement:
-                online = p["online"] and statement.startswith("ALTER TABLE") and "ADD " in statement
-                query = statement + (", ALGORITHM=INPLACE, LOCK=NONE" if online else "")
-                if not module.check_mode:
-                    try:
-                        cursor.execute(query)
-                    except Exception as err:  # pylint: disable=broad-except
-                        code = getattr(err, "args", [None])[0]
-                        if code in CR_GONE:
-                            raise
-                        if online and code in ER_ALTER_OPERATION_NOT_SUPPORTED:
-                            module.warn("%s at %s cannot build this index online (%s); built it with the default "
-                                        "algorithm" % (p["name"], where(p), err.args[-1]))
-                            query = statement
-                            cursor.execute(query)
-                        else:
-                            raise MySQLModuleError("MySQL at %s refused %s: %s"
-                                                   % (where(p), query, err.args[-1] if err.args else err))
-                result.update(changed=True, queries=[query])
+                            % (p["name"], p["database"], p["table"], step["before"], step["wanted"]))
+            if step["statement"]:
+                result.update(changed=True, queries=[apply(module, cursor, step)])
     except MySQLModuleError as err:
         module.fail_json(msg=str(err), **result)
     except Exception as err:  # pylint: disable=broad-except
