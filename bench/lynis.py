@@ -9,6 +9,7 @@ both, runs `lynis audit system --quick`, and prints each hardening index and the
 suggestions each host gets. Writes bench/results/lynis-debian13.json.
 
     .venv/bin/python bench/lynis.py        (needs `make setup`; replaces the demo host)
+    .venv/bin/python bench/lynis.py --reuse-demo   (audits the demo host as it is: after `make demo`)
 
 Lynis inside a container scores some kernel and boot tests the host owns (sysctls it cannot
 write, no boot loader, no separate partitions, no audit subsystem), the same way for both, so the
@@ -99,12 +100,15 @@ def main():
         start(stock, release)
         apt_install(stock, "openssh-server", "lynis")
         t0 = time.monotonic()
-        subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/local-hosts", "down"], cwd=ROOT,
-                       capture_output=True, check=False)
-        run = subprocess.run([str(ROOT / "scripts/demo")], cwd=ROOT, capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            sys.exit(run.stdout[-3000:] + run.stderr[-2000:])
-        converge = time.monotonic() - t0
+        converge = None
+        if "--reuse-demo" not in sys.argv[1:]:
+            subprocess.run([str(ROOT / ".venv/bin/python"), "scripts/local-hosts", "down"], cwd=ROOT,
+                           capture_output=True, check=False)
+            run = subprocess.run([str(ROOT / "scripts/demo")], cwd=ROOT, capture_output=True, text=True,
+                                 check=False)
+            if run.returncode != 0:
+                sys.exit(run.stdout[-3000:] + run.stderr[-2000:])
+            converge = time.monotonic() - t0
         apt_install(DEMO_HOST, "lynis")
         before, after = audit(stock), audit(DEMO_HOST)
     finally:
@@ -121,7 +125,7 @@ def main():
         "added": sorted(set(after[1] + after[2]) - set(before[1] + before[2])),
         "remaining_warnings": after[1],
         "remaining_suggestions": after[2],
-        "site_converge_seconds": round(converge),
+        "site_converge_seconds": round(converge) if converge is not None else None,
     }
     out = ROOT / f"bench/results/lynis-debian{release}.json"
     out.parent.mkdir(exist_ok=True)
@@ -133,7 +137,8 @@ def main():
     print(f"fixed by the roles: {', '.join(result['fixed'])}")
     print(f"warnings left: {', '.join(after[1]) or 'none'}")
     print(f"suggestions left: {', '.join(after[2]) or 'none'}")
-    print(f"(the demo host converged in {converge:.0f} s; details in {out.relative_to(ROOT)})")
+    how = f"converged in {converge:.0f} s" if converge is not None else "as it was (--reuse-demo)"
+    print(f"(the demo host {how}; details in {out.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":
