@@ -106,9 +106,10 @@ TAMPERING = {
     "nginx site nobody declared": lambda e: (e["kind"] == "added" and "sites-enabled/intruder" in describe(e)),
     "nginx tree rejected": finding("effective config", "nginx -t"),
     "app unit drop-in": finding("added", "shop@.service.d/override.conf"),
-    # A file that is gone has no "before" header: the task names it.
-    "backup schedule removed": lambda e: (e["kind"] == "removed" and e["role"] == "backup"
-                                          and e["action"].endswith("template") and "cron jobs" in e["task"]),
+    # A file that is gone has no "before" header: the task names it (common's schedule entry
+    # point, which the backup role includes).
+    "backup schedule removed": lambda e: (e["kind"] == "removed" and e["action"].endswith("template")
+                                          and "/etc/cron.d/prodready-backup" in e["task"]),
 }
 
 
