@@ -7,12 +7,17 @@ import subprocess
 import tempfile
 
 
-def run_converge(host, playbook, *options, **extra):
+def run_converge(host, playbook, *options, plain=False, **extra):
     """Run a scenario's converge playbook again against one host with extra variables (and
-    ansible-playbook options such as -vvv), as a user would run a deploy; returns (rc, output)."""
+    ansible-playbook options such as -vvv), as a user would run a deploy; returns (rc, output).
+    With Mitogen's strategy where scripts/test offers it (PRODREADY_MITOGEN_STRATEGIES, as for
+    the converge steps: about half the time), except with plain=True: what plain Ansible prints."""
     args = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook),
             "--limit", host.backend.get_hostname(), "-e", json.dumps(extra), *options]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
+    env = dict(os.environ)
+    if os.environ.get("PRODREADY_MITOGEN_STRATEGIES") and not plain:
+        env.update(ANSIBLE_STRATEGY="mitogen_linear", ANSIBLE_STRATEGY_PLUGINS=os.environ["PRODREADY_MITOGEN_STRATEGIES"])
+    run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
     return run.returncode, run.stdout + run.stderr
 
 

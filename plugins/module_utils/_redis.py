@@ -14,6 +14,8 @@ try:
     import redis
     from redis.exceptions import (AuthenticationError, ConnectionError as RedisConnectionError,
                                   NoPermissionError, ResponseError, TimeoutError as RedisTimeoutError)
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
     HAS_REDIS = True
     REDIS_IMPORT_ERROR = None
 except ImportError:
@@ -124,7 +126,11 @@ def connect(params):
     """A connected client; RedisModuleError with cause and fix when it cannot be had."""
     kwargs = dict(username=params.get("login_user") or None, password=params.get("login_password") or None,
                   socket_connect_timeout=params["connect_timeout"], socket_timeout=params["connect_timeout"],
-                  decode_responses=True)
+                  decode_responses=True,
+                  # One try: a refused login or an unreachable server is an answer, and redis-py 6
+                  # and later retry a failed connect three times with backoff (3.4 s for each
+                  # refused login, such as the check for a server without a password below).
+                  retry=Retry(NoBackoff(), 0))
     if params.get("login_unix_socket"):
         client = redis.Redis(unix_socket_path=params["login_unix_socket"], **kwargs)
     else:

@@ -49,3 +49,20 @@ def test_site_passes_syntax_check_against_both_inventories():
     for inventory in ("inventories/prod", "inventories/local"):
         res = _ansible("ansible-playbook", "-i", inventory, "site.yml", "--syntax-check")
         assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_no_scenario_redefines_the_test_container():
+    """What a test container is lives in molecule/shared/container.yml (create.yml starts it);
+    a platform names only its container and what is its own (#27 item 4)."""
+    own = {"name", "image", "groups", "capabilities", "networks", "docker_networks"}
+    files = [ROOT / ".config/molecule/config.yml", *sorted(ROOT.glob("molecule/*/molecule.yml"))]
+    for path in files:
+        data = yaml.safe_load(path.read_text()) or {}
+        for platform in data.get("platforms") or []:
+            extra = set(platform) - own
+            assert not extra, f"{path.relative_to(ROOT)}: {platform['name']} sets {sorted(extra)}"
+            assert platform["image"] in ("prodready/debian:13", "prodready/debian:12"), platform
+    config = yaml.safe_load((ROOT / ".config/molecule/config.yml").read_text())
+    assert config["ansible"]["playbooks"]["create"] == "../shared/create.yml"
+    assert not any(((yaml.safe_load(p.read_text()) or {}).get("ansible") or {}).get("playbooks", {}).get("create")
+                   for p in ROOT.glob("molecule/*/molecule.yml")), "a scenario creates its containers its own way"
