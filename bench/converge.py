@@ -60,7 +60,8 @@ def fresh_host():
     sh(PY, "scripts/local-hosts", "up")
 
 
-def site(extra_env, *args):
+def site(extra_env, *args, output=False):
+    """site.yml on the demo host: its seconds, ok and changed counts (and its output if asked)."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **extra_env}
     start = time.monotonic()
     run = sh(str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/local", "site.yml", *args, env=env,
@@ -69,7 +70,8 @@ def site(extra_env, *args):
     recap = re.search(r"vps1\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", run.stdout)
     if run.returncode != 0 or not recap:
         sys.exit(f"site.yml failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
-    return {"seconds": round(seconds, 1), "ok": int(recap[1]), "changed": int(recap[2])}
+    figures = {"seconds": round(seconds, 1), "ok": int(recap[1]), "changed": int(recap[2])}
+    return (figures, run.stdout) if output else figures
 
 
 def drift_check(mode):
