@@ -114,7 +114,7 @@ def test_the_declared_index_is_made_once_the_table_exists_and_data_survives(host
                                     "INSERT INTO orders (customer_id) SELECT g FROM generate_series(1, 500) g")
     assert created.rc == 0, created.stderr
     before = started(host)
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True)
+    rc, out = run_converge(host, CONVERGE)
     assert rc == 0, out[-3000:]
     assert "changed=1" in out or "changed=0" in out
     index = admin(host, "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_orders_customer_created'", "shop")
@@ -129,10 +129,10 @@ def test_a_role_with_global_rights_and_an_index_on_other_columns_are_named_then_
     dropped, and the declared index, found by name on other columns, is rebuilt when asked."""
     admin(host, "CREATE ROLE intruder SUPERUSER LOGIN")
     admin(host, f"DROP INDEX {INDEX['name']}; CREATE INDEX {INDEX['name']} ON orders (created_at)", "shop")
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True)
+    rc, out = run_converge(host, CONVERGE)
     assert rc != 0 and "role intruder: has SUPER" in out and "postgresql_remove_unmanaged_roles" in out, out[-3000:]
     assert admin(host, "SELECT count(*) FROM pg_roles WHERE rolname = 'intruder'") == "1"
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True, postgresql_remove_unmanaged_roles=True,
+    rc, out = run_converge(host, CONVERGE, postgresql_remove_unmanaged_roles=True,
                            postgresql_indexes=[dict(INDEX, rebuild=True)])
     assert rc == 0, out[-3000:]
     assert f"index {INDEX['name']} in shop: orders (created_at)" in out
@@ -168,21 +168,20 @@ def test_backup_dumps_with_pg_dump_and_the_restore_check_gets_every_row(host, na
 
 def test_a_reloadable_change_reloads_and_a_restart_one_restarts(host, name):
     before = started(host)
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True, postgresql_settings={"work_mem": "8MB"})
+    rc, out = run_converge(host, CONVERGE, postgresql_settings={"work_mem": "8MB"})
     assert rc == 0, out[-3000:]
     assert admin(host, "SHOW work_mem") == "8MB" and started(host) == before
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True, postgresql_max_connections=120)
+    rc, out = run_converge(host, CONVERGE, postgresql_max_connections=120)
     assert rc == 0, out[-3000:]
     assert admin(host, "SHOW max_connections") == "120" and started(host) != before
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True)
+    rc, out = run_converge(host, CONVERGE)
     assert rc == 0 and admin(host, "SHOW max_connections") == "100" and admin(host, "SHOW work_mem") == "4MB"
 
 
 def test_a_setting_postgresql_rejects_never_goes_live(host, name):
     conf = f"/etc/postgresql/{VERSION[name]}/main/conf.d/60-prodready.conf"
     before, since = host.file(conf).content_string, started(host)
-    rc, out = run_converge(host, CONVERGE, converge_postgresql_only=True,
-                           postgresql_settings={"shared_buffers": "lots"})
+    rc, out = run_converge(host, CONVERGE, postgresql_settings={"shared_buffers": "lots"})
     assert rc != 0 and "PostgreSQL rejected the new configuration" in out
     assert host.file(conf).content_string == before
     assert admin(host, "SHOW shared_buffers") == "256MB" and started(host) == since
