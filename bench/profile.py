@@ -34,6 +34,8 @@ def profile(extra_env):
 
 
 def main():
+    bench.sh("mkdir", "-p", ".cache/demo", "bench/results")
+    bench.sh(bench.PY, "tests/fixtures/apps/pack.py", "tests/fixtures/apps/node-sample", ".cache/demo/shop.tar.gz")
     state = bench.sh("docker", "inspect", "-f", "{{.State.Running}}", bench.CONTAINER, check=False).stdout.strip()
     if state != "true":
         bench.fresh_host()
