@@ -264,6 +264,46 @@ def test_the_schedule_runs_the_backup(host):
     assert host.file("/etc/prodready/backup.env").mode == 0o600
 
 
+SCHEDULE_ONLY = """
+- name: The backup role's schedule alone
+  hosts: all
+  tasks:
+    - name: Schedule the backup
+      ansible.builtin.include_role:
+        name: prodready.vps.backup
+        tasks_from: schedule
+"""
+UNITS = ["prodready-backup.service", "prodready-backup.timer",
+         "prodready-restore-drill.service", "prodready-restore-drill.timer"]
+
+
+def scheduled_by(host):
+    """Which scheduler runs the backup now: 'cron', 'timer', or what is left of both."""
+    cron = host.file("/etc/cron.d/prodready-backup").exists
+    units = [u for u in UNITS if host.file(f"/etc/systemd/system/{u}").exists]
+    timers = [t for t in ("prodready-backup.timer", "prodready-restore-drill.timer")
+              if host.run(f"systemctl is-enabled {t}").stdout.strip() == "enabled"]
+    if cron and not units and not timers:
+        return "cron"
+    if not cron and units == UNITS and len(timers) == 2:
+        return "timer"
+    return f"cron file {cron}, units {units}, enabled timers {timers}"
+
+
+def test_switching_the_scheduler_removes_the_other_one(host, tmp_path):
+    """common's schedule entry point: the timers replace the cron file and the other way round,
+    and what the other scheduler left (files, enabled timers) is gone; then back as converged."""
+    own = host.ansible.get_variables().get("backup_scheduler", "cron")
+    other = "timer" if own == "cron" else "cron"
+    playbook = tmp_path / "schedule.yml"
+    playbook.write_text(SCHEDULE_ONLY)
+    assert scheduled_by(host) == own
+    for scheduler in (other, own):
+        rc, out = run_converge(host, playbook, backup_scheduler=scheduler)
+        assert rc == 0, out[-3000:]
+        assert scheduled_by(host) == scheduler
+
+
 def test_every_rotation_file_passes_logrotate_debug(host):
     names = ["nginx", "mariadb", "redis-server", "prodready", "prodready-app-shop"]
     for name in names:
