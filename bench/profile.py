@@ -9,6 +9,8 @@ to find out that nothing is to be done. Writes bench/results/profile.json.
 
     .venv/bin/python bench/profile.py          (after `make setup`; leaves the demo host running)
     .venv/bin/python bench/profile.py --down   (removes the demo host afterwards)
+    .venv/bin/python bench/profile.py --check  (profiles `site.yml --check --diff` instead;
+                                                writes bench/results/profile-check.json)
 """
 import collections
 import json
@@ -24,9 +26,13 @@ PROFILE = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
 LINE = re.compile(r"^(?:(?P<role>[\w.]+) : )?(?P<task>.+?) -+ (?P<secs>\d+\.\d+)s$")
 
 
+CHECK = "--check" in sys.argv[1:]
+RUN = "--check --diff run" if CHECK else "no-change run"
+
+
 def profile(extra_env):
     """One no-change run under profile_tasks: the run's figures and [(role, task, seconds)]."""
-    run, out = bench.site({**extra_env, **PROFILE}, output=True)
+    run, out = bench.site({**extra_env, **PROFILE}, *(("--check", "--diff") if CHECK else ()), output=True)
     summary = out.split("=" * 20)[-1]
     tasks = [(m["role"] or "(play)", m["task"].strip(), float(m["secs"]))
              for m in map(LINE.match, summary.splitlines()) if m]
@@ -46,14 +52,14 @@ def main():
     for name, env in (("linear", {}), ("mitogen_linear", bench.mitogen())):
         run, tasks = profile(env)
         if run["changed"]:
-            sys.exit(f"{name}: the no-change run changed {run['changed']} task(s)")
+            sys.exit(f"{name}: the {RUN} changed {run['changed']} task(s)")
         roles = collections.OrderedDict()
         for role, _, secs in tasks:
             count, total = roles.get(role, (0, 0.0))
             roles[role] = (count + 1, total + secs)
         results[name] = {"run": run, "roles": roles, "tasks": tasks}
 
-    print(f"\nsite.yml, no-change run on the demo host: plain {results['linear']['run']['seconds']} s, "
+    print(f"\nsite.yml, {RUN} on the demo host: plain {results['linear']['run']['seconds']} s, "
           f"Mitogen {results['mitogen_linear']['run']['seconds']} s (profile_tasks on; "
           f"{results['linear']['run']['ok']} tasks ok)")
     print(f"\n{'role':<34} {'tasks':>6} {'plain s':>8} {'s/task':>7} {'Mitogen s':>10} {'s/task':>7}")
@@ -69,7 +75,7 @@ def main():
     for role, task, secs in sorted(results["linear"]["tasks"], key=lambda t: -t[2])[:15]:
         print(f"  {secs:6.2f}  {role} : {task}")
     (bench.ROOT / "bench/results").mkdir(exist_ok=True)
-    (bench.ROOT / "bench/results/profile.json").write_text(json.dumps(
+    (bench.ROOT / f"bench/results/profile{'-check' if CHECK else ''}.json").write_text(json.dumps(
         {k: {"run": v["run"], "roles": {r: {"tasks": c, "seconds": round(s, 2)} for r, (c, s) in v["roles"].items()},
              "tasks": v["tasks"]} for k, v in results.items()}, indent=2) + "\n")
     if "--down" in sys.argv[1:]:

@@ -62,7 +62,7 @@ MAX_DIFF_CHARS = 20000
 
 # How a task's action is read as a kind of drift when the module does not say (its findings do).
 LIVE_ACTIONS = ("redis_config", "mysql_settings", "mysql_variables", "sysctl")
-FILE_ACTIONS = ("template", "copy", "file", "lineinfile", "blockinfile", "ini_file", "replace", "cron",
+FILE_ACTIONS = ("template", "copy", "file", "files", "lineinfile", "blockinfile", "ini_file", "replace", "cron",
                 "authorized_key", "unarchive")
 RESTORE_ACTIONS = ("service", "systemd_service", "systemd", "apt", "package", "mysql_user", "mysql_db",
                    "postgresql_user", "postgresql_db", "user", "group")
@@ -235,9 +235,21 @@ class CallbackModule(CallbackBase):
         if self.check_mode is None:
             self.check_mode = bool(context.CLIARGS.get("check", False))
 
+    def _per_path(self, result, res):
+        """prodready.vps.files: one entry per path it changed (or would change), as a loop's items."""
+        entries = []
+        for one in res.get("files") or []:
+            if isinstance(one, dict) and one.get("changed"):
+                entries.append(self._entry(result, {"item": one.get("path"), "path": one.get("path"),
+                                                    "diff": one.get("diff")}))
+        return entries
+
     def _record_ok(self, result):
         res = result._result
         host = self._host(result._host.get_name())
+        if result._task.action.rsplit(".", 1)[-1] == "files" and isinstance(res.get("files"), list):
+            host["changes"].extend(self._per_path(result, res))
+            return
         if self._drifts(res):
             findings = self._findings(result, res)
             # A module that also changes what it does not list as findings (redis_config's

@@ -95,6 +95,9 @@ CASES = [
     ("app-system-name", "app", {**GOOD_APP, "app_name": "mysql"}, "app_name 'mysql' is a system user or a folder"),
     ("app-release-id-path", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz",
                                     "app_release_id": "../shared"}, "app_release_id must be 1 to 64 letters"),
+    ("app-shared-dir-path", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz",
+                                    "app_shared_dirs": ["uploads", "../../etc"]},
+     "app_shared_dirs: '../../etc' is not a folder name"),
     ("app-negative-instances", "app", {**GOOD_APP, "app_artifact": "{{ playbook_dir }}/a.tar.gz", "app_instances": -1},
      "app_instances must be 0 (one per CPU) or a positive number of instances (got -1)"),
     # As -e passes it: a string.
