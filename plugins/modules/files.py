@@ -10,15 +10,18 @@ DOCUMENTATION = r"""
 module: files
 short_description: Keep several files, folders and links as declared, in one call
 description:
-  - What a loop of M(ansible.builtin.copy) (with O(files[].content)) and M(ansible.builtin.file)
-    does, in one round trip to the host instead of one per item (issue 25).
+  - What a loop of M(ansible.builtin.copy) (with O(files[].content)), M(ansible.builtin.template)
+    (with O(files[].template)) and M(ansible.builtin.file) does, in one round trip to the host
+    instead of one per item (issue 25).
   - Every entry is checked before anything is written, so a wrong mode or a relative path fails
-    the task with nothing on the host changed.
+    the task with nothing on the host changed; so does a O(files[].validate) command that rejects
+    new content.
   - Each entry is reported on its own in RV(files) (path, changed, diff), which the drift report
     shows as one finding per path; the diffs are also the task's diff, one per changed entry.
   - A file's content is written to a temporary file beside it and moved into place, so the file
-    is never half written. Not for secrets: contents are shown in diffs (use M(ansible.builtin.copy)
-    with C(no_log) for those).
+    is never half written.
+  - Not for secrets, whose contents diffs would show; use M(ansible.builtin.copy) or
+    M(ansible.builtin.template) with C(no_log) for those.
 version_added: 0.3.0
 author: prodready engineers (@prodready)
 options:
@@ -47,6 +50,25 @@ options:
       content:
         description: The whole content of the file (C(state=file)).
         type: str
+      template:
+        description:
+          - A template of the role (or play), rendered on the controller as
+            M(ansible.builtin.template) renders it, as the file's content (C(state=file)). The
+            action plugin renders it; the module never receives it.
+        type: str
+      vars:
+        description: Variables for O(files[].template) only, beside the task's.
+        type: dict
+      validate:
+        description:
+          - A command that checks the new content before it is kept; C(%s) is the path of a copy
+            of it. Run for every entry whose content would change, in check mode too, before
+            anything is written: one entry that fails leaves every file as it was.
+        type: str
+      follow:
+        description: When the path is a link, write the file it points to and keep the link.
+        type: bool
+        default: false
       src:
         description: Target of a link (C(state=link)).
         type: path
@@ -126,6 +148,10 @@ def problems(entries):
             found.append(f"{where}: content is for state=file, not {entry['state']}")
         if (entry["src"] is None) == (entry["state"] == "link"):
             found.append(f"{where}: src is for state=link, and a link needs it")
+        if entry["validate"] is not None and (entry["content"] is None or "%s" not in entry["validate"]):
+            found.append(f"{where}: validate is for content, and needs %s (the new file's path)")
+        if entry["template"] is not None or entry["vars"] is not None:
+            found.append(f"{where}: template and vars are rendered by the action plugin (prodready.vps.files)")
     paths = [e["path"].rstrip("/") for e in entries]
     found += [f"{p}: listed twice" for p in sorted({p for p in paths if paths.count(p) > 1})]
     return found
@@ -166,6 +192,8 @@ class Entry:
     def __init__(self, module, entry):
         self.module = module
         self.path = entry["path"].rstrip("/") or "/"
+        if entry["follow"] and os.path.islink(self.path):
+            self.path = os.path.realpath(self.path)
         self.want = entry["state"]
         self.entry = entry
         self.changed = False
@@ -229,6 +257,28 @@ class Entry:
             return self.report(self.want)
         return self.file(now, state_diff)
 
+    def rejected(self):
+        """The validate command's complaint about new content ('' when there is none to check)."""
+        entry = self.entry
+        if entry["validate"] is None or entry["state"] != "file" or entry["content"] is None:
+            return ""
+        data = to_bytes(entry["content"], errors="surrogate_or_strict")
+        if current_state(self.path) == "file" and read_bytes(self.path) == data:
+            return ""
+        folder = tempfile.mkdtemp(prefix="prodready-files-")
+        try:
+            copy = os.path.join(folder, os.path.basename(self.path))
+            with open(copy, "wb") as out:
+                out.write(data)
+            rc, out, err = self.module.run_command(entry["validate"] % copy)
+        finally:
+            for name in os.listdir(folder):
+                os.unlink(os.path.join(folder, name))
+            os.rmdir(folder)
+        if rc == 0:
+            return ""
+        return f"{self.path}: '{entry['validate']}' rejects the new content: {(err or out).strip()}"
+
     def file(self, now, state_diff):
         check = self.module.check_mode
         content = self.entry["content"]
@@ -279,6 +329,10 @@ def main():
                 "path": {"type": "path", "required": True},
                 "state": {"type": "str", "choices": ["file", "directory", "present", "link", "absent"], "default": "file"},
                 "content": {"type": "str"},
+                "template": {"type": "str"},
+                "vars": {"type": "dict"},
+                "validate": {"type": "str"},
+                "follow": {"type": "bool", "default": False},
                 "src": {"type": "path"},
                 "owner": {"type": "str"},
                 "group": {"type": "str"},
@@ -302,7 +356,11 @@ def main():
     wrong = problems(entries)
     if wrong:
         module.fail_json(msg="; ".join(wrong), problems=wrong)
-    results = [Entry(module, entry).apply() for entry in entries]
+    planned = [Entry(module, entry) for entry in entries]
+    rejected = [msg for msg in (one.rejected() for one in planned) if msg]
+    if rejected:
+        module.fail_json(msg="; ".join(rejected) + " (nothing was changed)", problems=rejected)
+    results = [one.apply() for one in planned]
     module.exit_json(changed=any(r["changed"] for r in results), files=results,
                      diff=[r["diff"] for r in results if "diff" in r])
 

@@ -126,3 +126,32 @@ def test_a_folder_where_a_file_belongs_is_an_error_not_a_deletion(tmp_path):
     assert (tmp_path / "conf/keep").read_text() == "kept\n"
     rc, res = run(tmp_path, [{"path": f"{tmp_path}/missing", "state": "present", "mode": "0600"}])
     assert rc != 0 and "no such file or folder" in res["msg"]
+
+
+def test_templates_render_as_the_template_module_and_validate_guards_every_file(tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/rotate.j2").write_text(
+        "# {{ ansible_managed }}\n{% for p in entry.paths %}\n{{ p }}\n{% endfor %}\n{{ entry.rule }}\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "real.conf").write_text("old\n")
+    os.symlink(tmp_path / "real.conf", tmp_path / "conf/linked.conf")
+    check = "grep -q '^rotate' %s"
+
+    def entries(rule):
+        return [{"path": f"{tmp_path}/conf/a", "template": "rotate.j2", "validate": check,
+                 "vars": {"entry": {"paths": ["/var/log/a.log", "/var/log/b.log"], "rule": "rotate 7"}}},
+                {"path": f"{tmp_path}/conf/b", "template": "rotate.j2", "validate": check,
+                 "vars": {"entry": {"paths": ["/var/log/c.log"], "rule": rule}}},
+                {"path": f"{tmp_path}/conf/linked.conf", "content": "new\n", "follow": True}]
+
+    rc, res = run(tmp_path, entries("weekly"))
+    assert rc != 0 and f"{tmp_path}/conf/b: 'grep -q '^rotate' %s' rejects the new content" in res["msg"]
+    assert sorted(os.listdir(tmp_path / "conf")) == ["linked.conf"] and (tmp_path / "real.conf").read_text() == "old\n"
+    rc, res = run(tmp_path, entries("rotate 4"))
+    assert rc == 0 and res["changed"]
+    text = (tmp_path / "conf/a").read_text()
+    assert text.startswith("# Ansible managed") and text.endswith("/var/log/a.log\n/var/log/b.log\nrotate 7\n")
+    assert (tmp_path / "conf/b").read_text().endswith("/var/log/c.log\nrotate 4\n")
+    assert os.path.islink(tmp_path / "conf/linked.conf") and (tmp_path / "real.conf").read_text() == "new\n"
+    rc, res = run(tmp_path, entries("rotate 4"))
+    assert rc == 0 and not res["changed"]

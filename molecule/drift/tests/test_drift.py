@@ -106,6 +106,13 @@ TAMPERING = {
     "nginx site nobody declared": lambda e: (e["kind"] == "added" and "sites-enabled/intruder" in describe(e)),
     "nginx tree rejected": finding("effective config", "nginx -t"),
     "app unit drop-in": finding("added", "shop@.service.d/override.conf"),
+    # prodready.vps.files (one call for many paths): each path its own entry, its own diff.
+    "login banner edited": lambda e: (e["kind"] == "file" and e["action"].endswith(".files")
+                                      and e.get("item") == "/etc/issue.net" and "-Welcome, friend" in e.get("diff", "")),
+    "sshd_config readable by all": lambda e: (e["kind"] == "file" and e["action"].endswith(".files")
+                                              and e.get("item") == "/etc/ssh/sshd_config"
+                                              and '"mode": "0644"' in e.get("diff", "")
+                                              and '"mode": "0600"' in e.get("diff", "")),
     # A file that is gone has no "before" header: the task names it (common's schedule entry
     # point, which the backup role includes).
     "backup schedule removed": lambda e: (e["kind"] == "removed" and e["action"].endswith("template")
@@ -150,6 +157,8 @@ def tampered(host):
         "mkdir -p /etc/systemd/system/shop@.service.d && printf '[Service]\\nEnvironment=INTRUDER=1\\n'"
         " > /etc/systemd/system/shop@.service.d/override.conf && systemctl daemon-reload",
         "rm /etc/cron.d/prodready-backup",
+        "printf 'Welcome, friend\\n' > /etc/issue.net",
+        "chmod 0644 /etc/ssh/sshd_config",
     ]
     for cmd in cmds:
         result = host.run(cmd)
@@ -299,6 +308,8 @@ def test_converge_from_a_consumer_project_repairs(host, tmp_path):
     assert host.file("/var/backups/prodready/systemd/etc/systemd/system/shop@.service.d/override.conf").exists
     assert "INTRUDER" not in host.check_output("systemctl show -p Environment shop@3000.service")
     assert host.file("/etc/cron.d/prodready-backup").exists
+    assert "Welcome" not in host.file("/etc/issue.net").content_string
+    assert host.file("/etc/ssh/sshd_config").mode == 0o600
     # That the check is clean again is the scheduled check's test below (the same program and
     # playbook, run on the host): one whole-site check fewer in the suite.
 
