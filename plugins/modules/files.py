@@ -63,7 +63,7 @@ options:
         description:
           - A command that checks the new content before it is kept; C(%s) is the path of a copy
             of it. Run for every entry whose content would change, in check mode too, before
-            anything is written: one entry that fails leaves every file as it was.
+            anything is written; one entry that fails leaves every file as it was.
         type: str
       follow:
         description: When the path is a link, write the file it points to and keep the link.
