@@ -184,6 +184,7 @@ def main():
         second = runs["repo ansible.cfg" if name == "linear" else name]["second"]
         print(f"{name:<20} {second['seconds']:>12} {checks[name]['check']['seconds']:>17} "
               f"{checks[name]['drift_check']['seconds']:>14}")
+    targets(runs, checks, apt_floor)
     if throttle:
         print("\ncommon role alone, no-change run (the SSH rate limit and ControlPersist):")
         for name, r in throttle.items():
@@ -191,6 +192,22 @@ def main():
     out = {"configs": runs, "checks": checks, "common_only": throttle, "apt_floor_seconds": apt_floor,
            "packages": packages}
     (ROOT / "bench/results/converge.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+def targets(runs, checks, apt_floor):
+    """Issue 25's table: each run with both strategies against its target, and which one meets it."""
+    plain, mito = runs["repo ansible.cfg"], runs["mitogen_linear"]
+    rows = [("no-change run (changed=0)", plain["second"]["seconds"], mito["second"]["seconds"], 30, "s"),
+            ("--check --diff", checks["linear"]["check"]["seconds"], checks["mitogen_linear"]["check"]["seconds"], 25, "s"),
+            ("drift check, one host", checks["linear"]["drift_check"]["seconds"],
+             checks["mitogen_linear"]["drift_check"]["seconds"], 35, "s")]
+    if "fresh" in mito:
+        rows.append(("fresh converge / apt floor", round(plain["fresh"]["seconds"] / apt_floor, 2),
+                     round(mito["fresh"]["seconds"] / apt_floor, 2), 1.6, "x"))
+    print(f"\n{'issue 25 (demo host, SSH)':<28} {'plain':>8} {'Mitogen':>8} {'target':>8}  met by")
+    for name, a, b, target, unit in rows:
+        met = [n for n, v in (("plain", a), ("Mitogen", b)) if v <= target]
+        print(f"{name:<28} {a:>7}{unit} {b:>7}{unit} {'<= ' + str(target) + unit:>8}  {', '.join(met) or 'neither'}")
 
 
 def report(name, run):
