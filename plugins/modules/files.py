@@ -62,8 +62,9 @@ options:
       validate:
         description:
           - A command that checks the new content before it is kept; C(%s) is the path of a copy
-            of it. Run for every entry whose content would change, in check mode too, before
-            anything is written; one entry that fails leaves every file as it was.
+            of it. Run for every entry whose content would change, in check mode too (where its
+            program is installed), before anything is written; one entry that fails leaves every
+            file as it was.
         type: str
       follow:
         description: When the path is a link, write the file it points to and keep the link.
@@ -124,6 +125,7 @@ files:
 
 import os
 import re
+import shlex
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -265,6 +267,12 @@ class Entry:
         data = to_bytes(entry["content"], errors="surrogate_or_strict")
         if current_state(self.path) == "file" and read_bytes(self.path) == data:
             return ""
+        program = (shlex.split(entry["validate"]) or [""])[0]
+        if not (self.module.get_bin_path(program) or os.path.isabs(program) and os.access(program, os.X_OK)):
+            if self.module.check_mode:
+                # A new host under --check: the program comes with a package a real run installs first.
+                return ""
+            return f"{self.path}: the validate command's program {program!r} is not on this host"
         folder = tempfile.mkdtemp(prefix="prodready-files-")
         try:
             copy = os.path.join(folder, os.path.basename(self.path))

@@ -155,3 +155,13 @@ def test_templates_render_as_the_template_module_and_validate_guards_every_file(
     assert os.path.islink(tmp_path / "conf/linked.conf") and (tmp_path / "real.conf").read_text() == "new\n"
     rc, res = run(tmp_path, entries("rotate 4"))
     assert rc == 0 and not res["changed"]
+
+
+def test_a_validate_program_not_installed_yet_is_skipped_in_check_mode_only(tmp_path):
+    """A new host under --check has not got logrotate yet: a real run installs it first."""
+    entries = [{"path": f"{tmp_path}/rotate", "content": "x\n", "validate": "prodready-no-such-program %s"}]
+    rc, res = run(tmp_path, entries, "--check")
+    assert rc == 0 and res["changed"] and not (tmp_path / "rotate").exists()
+    rc, res = run(tmp_path, entries)
+    assert rc != 0 and "'prodready-no-such-program' is not on this host" in res["msg"]
+    assert not (tmp_path / "rotate").exists()
