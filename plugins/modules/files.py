@@ -214,14 +214,32 @@ class Entry:
             changed = self.module.set_group_if_different(self.path, args["group"], changed, diff)
             self.changed = self.module.set_mode_if_different(self.path, args["mode"], changed, diff)
 
+    def conflict(self):
+        """Why what is on the host cannot become this entry without losing something ('' when it can)."""
+        now, want = current_state(self.path), self.want
+        if want == "absent" and now == "directory" and os.listdir(self.path):
+            return f"{self.path}: a folder with files in it is not removed"
+        if want == "link" and now == "directory":
+            return f"{self.path}: a folder is there, not a link"
+        if want == "directory" and now not in ("absent", "directory") and not (now == "link" and os.path.isdir(self.path)):
+            return f"{self.path}: a {now} is there, not a folder"
+        if want == "present" and now == "absent":
+            return f"{self.path}: no such file or folder"
+        if want == "file" and now == "directory":
+            return f"{self.path}: a folder is there, not a file"
+        if want == "file" and self.entry["content"] is None and now == "absent":
+            return f"{self.path}: no such file (give content to create it)"
+        return ""
+
     def apply(self):
         check = self.module.check_mode
+        wrong = self.conflict()
+        if wrong:
+            self.module.fail_json(msg=wrong)
         now = current_state(self.path)
         state_diff = {"before": {"path": self.path, "state": now}, "after": {"path": self.path, "state": self.want}}
         if self.want == "absent":
             if now != "absent":
-                if now == "directory" and os.listdir(self.path):
-                    self.module.fail_json(msg=f"{self.path}: a folder with files in it is not removed")
                 self.changed = True
                 if not check:
                     (os.rmdir if now == "directory" else os.unlink)(self.path)
@@ -230,19 +248,17 @@ class Entry:
         if self.want == "link":
             target = os.readlink(self.path) if now == "link" else None
             if target != self.entry["src"]:
-                if now == "directory":
-                    self.module.fail_json(msg=f"{self.path}: a folder is there, not a link")
                 self.changed = True
                 state_diff["before"]["src"], state_diff["after"]["src"] = target, self.entry["src"]
                 if not check:
                     tmp = os.path.join(os.path.dirname(self.path), f".prodready-link-{os.getpid()}")
+                    if os.path.lexists(tmp):
+                        os.unlink(tmp)
                     os.symlink(self.entry["src"], tmp)
                     os.rename(tmp, self.path)
                 self.diff = state_diff
             return self.report(now)
         if self.want == "directory":
-            if now not in ("absent", "directory") and not (now == "link" and os.path.isdir(self.path)):
-                self.module.fail_json(msg=f"{self.path}: a {now} is there, not a folder")
             if now == "absent":
                 self.changed = True
                 if not check:
@@ -252,8 +268,6 @@ class Entry:
                 self.diff = state_diff
             return self.report(now)
         if self.want == "present":
-            if now == "absent":
-                self.module.fail_json(msg=f"{self.path}: no such file or folder")
             self.attributes(state_diff)
             self.diff = state_diff if self.changed else None
             return self.report(self.want)
@@ -290,11 +304,7 @@ class Entry:
     def file(self, now, state_diff):
         check = self.module.check_mode
         content = self.entry["content"]
-        if now == "directory":
-            self.module.fail_json(msg=f"{self.path}: a folder is there, not a file")
         if content is None:
-            if now == "absent":
-                self.module.fail_json(msg=f"{self.path}: no such file (give content to create it)")
             self.attributes(state_diff)
             self.diff = state_diff if self.changed else None
             return self.report(now)
@@ -365,7 +375,9 @@ def main():
     if wrong:
         module.fail_json(msg="; ".join(wrong), problems=wrong)
     planned = [Entry(module, entry) for entry in entries]
-    rejected = [msg for msg in (one.rejected() for one in planned) if msg]
+    # What the host has that an entry would have to destroy, and new content its validate command
+    # rejects: all found before the first entry is applied.
+    rejected = [msg for msg in (one.conflict() or one.rejected() for one in planned) if msg]
     if rejected:
         module.fail_json(msg="; ".join(rejected) + " (nothing was changed)", problems=rejected)
     results = [one.apply() for one in planned]

@@ -119,8 +119,10 @@ def test_bad_entries_fail_before_anything_is_written(tmp_path):
 def test_a_folder_where_a_file_belongs_is_an_error_not_a_deletion(tmp_path):
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf/keep").write_text("kept\n")
-    rc, res = run(tmp_path, [{"path": f"{tmp_path}/conf", "content": "x\n"}])
-    assert rc != 0 and "a folder is there, not a file" in res["msg"]
+    rc, res = run(tmp_path, [{"path": f"{tmp_path}/first", "content": "x\n"},
+                             {"path": f"{tmp_path}/conf", "content": "x\n"}])
+    assert rc != 0 and "a folder is there, not a file" in res["msg"] and "nothing was changed" in res["msg"]
+    assert not (tmp_path / "first").exists()
     rc, res = run(tmp_path, [{"path": f"{tmp_path}/conf", "state": "absent"}])
     assert rc != 0 and "with files in it is not removed" in res["msg"]
     assert (tmp_path / "conf/keep").read_text() == "kept\n"
