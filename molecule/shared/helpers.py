@@ -16,7 +16,7 @@ def run_converge(host, playbook, *options, plain=False, **extra):
             "--limit", host.backend.get_hostname(), "-e", json.dumps(extra), *options]
     env = dict(os.environ)
     if os.environ.get("PRODREADY_MITOGEN_STRATEGIES") and not plain:
-        env.update(ANSIBLE_STRATEGY="mitogen_linear", ANSIBLE_STRATEGY_PLUGINS=os.environ["PRODREADY_MITOGEN_STRATEGIES"])
+        env.update(ANSIBLE_STRATEGY="prodready.vps.mitogen_linear")
     run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
     return run.returncode, run.stdout + run.stderr
 

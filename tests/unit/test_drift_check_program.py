@@ -91,11 +91,12 @@ def test_mitogen_is_used_when_the_ansible_python_has_it(env):
     python_fake(env, sys.executable)
     done = run(env)
     assert done.returncode == 0 and "(mitogen)" in done.stdout, done.stdout + done.stderr
-    strategy, plugins = open(env["FAKE_ARGS"]).read().split("\n")[:2]
-    assert strategy == "mitogen_linear" and os.path.isfile(os.path.join(plugins.split(os.pathsep)[0],
-                                                                        "mitogen_linear.py"))
+    strategy = open(env["FAKE_ARGS"]).read().split("\n")[0]
+    # The collection's strategy, found by its name (plugins/strategy/mitogen_linear.py).
+    assert strategy == "prodready.vps.mitogen_linear"
+    assert os.path.isfile(os.path.join(ROOT, "plugins", "strategy", "mitogen_linear.py"))
     log = open(os.path.join(env["reports"], "latest", "ansible.log")).read()
-    assert log.startswith("# strategy: mitogen_linear")
+    assert log.startswith("# strategy: prodready.vps.mitogen_linear")
     assert run(env, "--mitogen", "off").returncode == 0
     assert open(env["FAKE_ARGS"]).read().split("\n")[0] == ""
 
