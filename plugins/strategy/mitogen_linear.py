@@ -10,9 +10,9 @@ name: mitogen_linear
 short_description: Mitogen's mitogen_linear strategy, without its per-task scan of every installed collection
 description:
   - Runs tasks host by host as Ansible's C(linear) strategy does, through Mitogen for Ansible
-    (PyPI C(mitogen), which must be importable by the Python that runs C(ansible-playbook)):
-    one connection per host that keeps its Python interpreter, instead of a new interpreter and
-    module payload per task.
+    (PyPI C(mitogen), which must be importable by the Python that runs C(ansible-playbook)).
+    Each host keeps one connection and one Python interpreter for the run, instead of a new
+    interpreter and module payload per task.
   - The same strategy as Mitogen's own C(mitogen_linear), with one change. Before each module
     from a collection runs, Mitogen lists every installed collection, reading each one's
     metadata (the C(ansible) package brings about 90). Ansible runs each task in a worker
