@@ -5,7 +5,10 @@ On a freshly started demo host (inventories/local): a first run (fresh converge)
 second run with the repo's ansible.cfg, with their changed counts; the no-change run, --check --diff
 and scripts/drift-check, each with plain Ansible and with Mitogen's strategy. The floor is one
 `apt-get install` of the same packages, in one transaction, on another fresh host; the table gives
-fresh converge / floor. With --levers, also a no-change run with each of the repo's speed settings
+fresh converge / floor. Mitogen's strategy is the collection's prodready.vps.mitogen_linear; one
+no-change run and one --check --diff with Mitogen's own mitogen_linear show what it changes. A
+fixed pure-Python loop is timed before and after (the machine's speed: this VM's varies by a
+quarter from hour to hour, and every figure moves with it). With --levers, also a no-change run with each of the repo's speed settings
 turned off alone (pipelining; ControlPersist; fact gathering once per run) and all three off:
 those runs raise the security role's SSH rate limit through its variable (without ControlPersist
 each task is a new connection, and the limit of 10 a minute would throttle them), and the cost of
@@ -56,6 +59,18 @@ def mitogen_upstream():
     import ansible_mitogen      # pylint: disable=import-outside-toplevel
     return {"ANSIBLE_STRATEGY": "mitogen_linear",
             "ANSIBLE_STRATEGY_PLUGINS": os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")}
+
+
+def cpu_probe():
+    """Seconds a fixed pure-Python loop takes (best of three): the machine's speed at that moment."""
+    best = None
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best or 1e9, time.perf_counter() - start)
+    return round(best, 3)
 
 
 def sh(*args, env=None, check=True):
@@ -126,6 +141,7 @@ def main():
     fresh_mitogen = "--fresh-mitogen" in sys.argv[1:]
     sh("mkdir", "-p", ".cache/demo", "bench/results")
     sh(PY, "tests/fixtures/apps/pack.py", "tests/fixtures/apps/node-sample", ".cache/demo/shop.tar.gz")
+    probe = {"before": cpu_probe()}
     fresh_host()
     runs = {"repo ansible.cfg": {"fresh": site({})}}
     packages = installed_packages()
@@ -136,6 +152,7 @@ def main():
     report("mitogen_linear", runs["mitogen_linear"])
     checks = {"linear": {"check": site({}, "--check", "--diff"), "drift_check": drift_check("off")},
               "mitogen_linear": {"check": site(mitogen(), "--check", "--diff"), "drift_check": drift_check("on")}}
+    upstream = {"second": site(mitogen_upstream()), "check": site(mitogen_upstream(), "--check", "--diff")}
     print("check runs: " + "; ".join(f"{k}: --check --diff {v['check']['seconds']} s (changed {v['check']['changed']}), "
                                       f"drift-check {v['drift_check']['seconds']} s (exit {v['drift_check']['exit']})"
                                       for k, v in checks.items()), flush=True)
@@ -168,6 +185,7 @@ def main():
         report("mitogen_linear", runs["mitogen_linear"])
     apt_floor = floor(packages)
     sh(PY, "scripts/local-hosts", "down")
+    probe["after"] = cpu_probe()
 
     base = runs["repo ansible.cfg"]
     print(f"\nsite.yml on a new Debian 13 host (all groups on one host), {len(packages)} packages requested, "
@@ -191,13 +209,16 @@ def main():
         second = runs["repo ansible.cfg" if name == "linear" else name]["second"]
         print(f"{name:<20} {second['seconds']:>12} {checks[name]['check']['seconds']:>17} "
               f"{checks[name]['drift_check']['seconds']:>14}")
+    print(f"{'Mitogen own strategy':<20} {upstream['second']['seconds']:>12} {upstream['check']['seconds']:>17} "
+          f"{'-':>14}   (mitogen_linear from its plugin folder)")
     targets(runs, checks, apt_floor)
+    print(f"\nmachine speed: a fixed Python loop took {probe['before']} s before the runs, {probe['after']} s after")
     if throttle:
         print("\ncommon role alone, no-change run (the SSH rate limit and ControlPersist):")
         for name, r in throttle.items():
             print(f"  {name:<38} {r['seconds']:>7} s")
     out = {"configs": runs, "checks": checks, "common_only": throttle, "apt_floor_seconds": apt_floor,
-           "packages": packages}
+           "packages": packages, "mitogen_upstream": upstream, "cpu_probe_s": probe}
     (ROOT / "bench/results/converge.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
