@@ -8,11 +8,12 @@ and scripts/drift-check, each with plain Ansible and with Mitogen's strategy. Th
 fresh converge / floor. Mitogen's strategy is the collection's prodready.vps.mitogen_linear; one
 no-change run and one --check --diff with Mitogen's own mitogen_linear show what it changes. A
 fixed pure-Python loop is timed before and after (the machine's speed: this VM's varies by a
-quarter from hour to hour, and every figure moves with it). With --levers, also a no-change run with each of the repo's speed settings
-turned off alone (pipelining; ControlPersist; fact gathering once per run) and all three off:
-those runs raise the security role's SSH rate limit through its variable (without ControlPersist
-each task is a new connection, and the limit of 10 a minute would throttle them), and the cost of
-that limit is measured apart, on the common role's tasks. Writes bench/results/converge.json.
+quarter from hour to hour, and every figure moves with it). With --levers, also a no-change run
+with each of the repo's speed settings turned off alone (pipelining; ControlPersist; fact
+gathering once per run) and all three off: those runs raise the security role's SSH rate limit
+through its variable (without ControlPersist each task is a new connection, and the limit of 10 a
+minute would throttle them), and the cost of that limit is measured apart, on the common role's
+tasks. Writes bench/results/converge.json.
 
     .venv/bin/python bench/converge.py          (after `make setup`; removes the demo host)
     .venv/bin/python bench/converge.py --levers (also each lever off alone, all three off, and

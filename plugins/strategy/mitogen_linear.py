@@ -27,6 +27,8 @@ version_added: 0.3.0
 author: prodready engineers (@prodready)
 """
 
+import functools
+
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategy
@@ -43,16 +45,12 @@ else:
     BASES = (ansible_mitogen.strategy.StrategyMixin,
              ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True))
 
-_COLLECTION_DIRS = []
 
-
+@functools.lru_cache(maxsize=None)
 def collection_dirs():
     """Every installed collection's folder, read once per process (the main one, before forking)."""
-    if not _COLLECTION_DIRS:
-        from ansible.collections.list import list_collection_dirs  # pylint: disable=import-outside-toplevel
-        _COLLECTION_DIRS.extend(to_text(path) for path in list_collection_dirs())
-        _COLLECTION_DIRS.append("")     # marks the list as read, also when it is empty
-    return [path for path in _COLLECTION_DIRS if path]
+    from ansible.collections.list import list_collection_dirs  # pylint: disable=import-outside-toplevel
+    return tuple(to_text(path) for path in list_collection_dirs())
 
 
 def _load_collections(invocation):

@@ -25,7 +25,7 @@ def test_the_list_is_read_once_and_gives_mitogens_paths(monkeypatch):
         return iter([b"/c/ansible_collections/community/general", b"/c/ansible_collections/prodready/vps"])
 
     monkeypatch.setattr(collections_list, "list_collection_dirs", listing)
-    monkeypatch.setattr(mitogen_linear, "_COLLECTION_DIRS", [])
+    mitogen_linear.collection_dirs.cache_clear()
     upstream = SimpleNamespace(_extra_sys_paths=set())
     planner._load_collections(upstream)          # Mitogen's own, as shipped (not patched here)
     calls.clear()
@@ -36,6 +36,7 @@ def test_the_list_is_read_once_and_gives_mitogens_paths(monkeypatch):
     assert all(i._extra_sys_paths == upstream._extra_sys_paths for i in ours)   # pylint: disable=protected-access
     assert upstream._extra_sys_paths == {"/c/ansible_collections/community/general",   # pylint: disable=protected-access
                                          "/c/ansible_collections/prodready/vps"}
+    mitogen_linear.collection_dirs.cache_clear()     # the next test reads the real list
 
 
 def test_the_strategy_is_mitogens_and_patches_the_planner(monkeypatch):
