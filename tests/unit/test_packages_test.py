@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from ansible.errors import AnsibleTemplateError
+from ansible.errors import AnsibleFilterError, AnsibleTemplateError
 
 from repo import ROOT
 
@@ -13,6 +13,10 @@ spec = importlib.util.spec_from_file_location("packages", ROOT / "plugins" / "te
 packages = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(packages)
 apt_work = packages.apt_work
+spec = importlib.util.spec_from_file_location("packages_filter", ROOT / "plugins" / "filter" / "packages.py")
+packages_filter = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(packages_filter)
+dpkg_installed = packages_filter.dpkg_installed
 
 
 def test_nothing_to_do_when_every_package_is_installed():
@@ -33,6 +37,15 @@ def test_it_runs_before_dpkg_was_read_and_while_the_check_mode_boundary_is_open(
 def test_a_string_is_refused_not_read_letter_by_letter():
     with pytest.raises(AnsibleTemplateError, match="list of names"):
         apt_work("nginx", ["n", "g", "i", "x"])
+
+
+def test_only_installed_packages_are_named_from_dpkg_query_lines():
+    lines = ["installed nginx", "config-files apache2", "half-installed redis-server", "installed libc6:amd64",
+             "not-installed mysql-server", "", "installed"]
+    assert dpkg_installed(lines) == ["nginx", "libc6:amd64"]
+    assert apt_work(["nginx", "apache2"], dpkg_installed(lines)) is True     # config-files is not installed
+    with pytest.raises(AnsibleFilterError, match="as a list"):
+        dpkg_installed("installed nginx")
 
 
 def test_every_role_guards_its_include_of_the_packages_entry_point():

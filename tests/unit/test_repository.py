@@ -66,3 +66,16 @@ def test_no_scenario_redefines_the_test_container():
     assert config["ansible"]["playbooks"]["create"] == "../shared/create.yml"
     assert not any(((yaml.safe_load(p.read_text()) or {}).get("ansible") or {}).get("playbooks", {}).get("create")
                    for p in ROOT.glob("molecule/*/molecule.yml")), "a scenario creates its containers its own way"
+
+
+def test_no_playbook_applies_a_role_under_a_condition_each_of_its_tasks_would_evaluate():
+    """A `when` on a role under `roles:` is copied to every task of the role: on a host where it is
+    false each task still runs as a skip (issue 25: 22 for postgresql, 10 for the exporters). A
+    conditional role is included instead, and skips as one task."""
+    conditional = []
+    for path in sorted((ROOT / "playbooks").glob("*.yml")):
+        for play in yaml.safe_load(path.read_text()) or []:
+            for role in play.get("roles") or []:
+                if isinstance(role, dict) and "when" in role:
+                    conditional.append(f"{path.name}: {role.get('role') or role.get('name')}")
+    assert not conditional, conditional
