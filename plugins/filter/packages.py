@@ -18,9 +18,9 @@ def dpkg_installed(lines):
         raise AnsibleFilterError(f"dpkg_installed: expects dpkg-query's lines as a list (got {type(lines).__name__})")
     names = []
     for line in lines:
-        status, _, name = str(line).strip().partition(" ")
-        if status == "installed" and name:
-            names.append(name)
+        words = str(line).split()
+        if len(words) == 2 and words[0] == "installed":
+            names.append(words[1])
     return names
 
 
