@@ -79,3 +79,21 @@ def test_no_playbook_applies_a_role_under_a_condition_each_of_its_tasks_would_ev
                 if isinstance(role, dict) and "when" in role:
                     conditional.append(f"{path.name}: {role.get('role') or role.get('name')}")
     assert not conditional, conditional
+
+
+def test_each_role_installs_the_list_common_can_plan_for_it():
+    """common installs the packages of the host's other roles first (the lookup
+    prodready.vps.role_packages reads each role's __<role>_packages): a role must install that same
+    list, or the plan and the role would differ."""
+    calls = {}
+    for path in sorted((ROOT / "roles").glob("*/tasks/*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            if (task.get("ansible.builtin.include_role") or {}).get("tasks_from") == "packages":
+                calls.setdefault(path.parts[-3], []).append(task["vars"]["common_install"])
+    assert len(calls) >= 12, calls
+    for role, lists in calls.items():
+        assert lists == ["{{ __%s_packages }}" % role], (role, lists)
+        assert f"__{role}_packages" in yaml.safe_load((ROOT / "roles" / role / "vars" / "main.yml").read_text())
+    planned = yaml.safe_load((ROOT / "playbooks" / "common.yml").read_text())[0]["roles"][0]["vars"]
+    for role in ("security", "mysql", "postgresql", "backup", "redis", "app", "certbot", "drift_check", "logrotate"):
+        assert f"'{role}'" in planned["common_packages_of_roles"], role

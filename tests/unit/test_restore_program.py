@@ -62,3 +62,27 @@ def test_the_drill_writes_its_metrics_and_a_failure_keeps_the_last_good_time(res
     # No monitoring agent on the host: nothing written, no error.
     restore.drill_metrics(str(tmp_path / "absent"), True)
     assert not (tmp_path / "absent").exists()
+
+
+def test_restic_waits_for_a_lock_another_run_holds(restore, monkeypatch):
+    """The REST server's prune or a backup holds the repository's lock for a while: restic is run
+    again until it gets the lock (within lock_wait), any other failure is reported at once."""
+    import subprocess
+    answers = []
+
+    def fake(args, **kwargs):
+        rc, err = answers.pop(0)
+        return subprocess.CompletedProcess(args, rc, stdout="[]" if rc == 0 else "", stderr=err)
+
+    monkeypatch.setattr(restore.subprocess, "run", fake)
+    monkeypatch.setattr(restore.time, "sleep", lambda seconds: None)
+    locked = (1, "unable to create lock in backend: repository is already locked by PID 7 on backup13")
+    answers[:] = [locked, locked, (0, "")]
+    assert restore.run(["restic", "snapshots", "--json"]) == "[]" and not answers
+    answers[:] = [locked, locked, locked]
+    with pytest.raises(restore.RestoreError, match="already locked"):
+        restore.run(["restic", "snapshots"], lock_wait=15)
+    assert answers == [locked]
+    answers[:] = [(1, "Fatal: wrong password or no key found"), (0, "")]
+    with pytest.raises(restore.RestoreError, match="wrong password"):
+        restore.run(["restic", "snapshots"])
