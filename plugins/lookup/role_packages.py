@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: role_packages
-author: prodready engineers
+author: prodready engineers (@prodready)
 short_description: The apt packages that roles of this collection will install on a host
 description:
   - Works out, for each named role of C(prodready.vps), the packages that role installs (its

