@@ -13,6 +13,11 @@ description:
   - Works out, for each named role of C(prodready.vps), the packages that role installs (its
     C(__<role>_packages)), templated with the role's C(defaults/main.yml), its C(vars/main.yml) and
     the host's variables, as a run of that role would see them.
+  - A role that must install some of its packages itself declares the ones that may come early as
+    C(__<role>_packages_early) in its C(vars/main.yml), and the lookup reads that instead. The
+    mysql role does for MySQL, whose packages exist only once the role has added the vendor's
+    repository; nginx, backup_server, monitoring and monitoring_agent declare none, because their
+    servers listen on every address until the role configures them.
   - The common role installs them with its own packages, so a new host gets one apt transaction
     instead of one per role (C(common_packages_of_roles), set by the collection's playbooks from
     the host's groups). Each role still installs its own list, which then finds nothing missing.
@@ -78,6 +83,9 @@ class LookupModule(LookupBase):
         role_vars = self._load(os.path.join(path, "vars", "main.yml"))
         if not os.path.isdir(path) or var not in role_vars:
             raise AnsibleLookupError("role_packages: prodready.vps.%s has no %s in vars/main.yml" % (role, var))
+        # The part of the list the role lets others install before it runs, if it says.
+        if var + "_early" in role_vars:
+            var += "_early"
         defaults = self._load(os.path.join(path, "defaults", "main.yml"))
         # A role's defaults are below the host's variables, its vars/main.yml above them.
         templar = self._templar.copy_with_new_env(

@@ -8,8 +8,6 @@ import os
 import subprocess
 import textwrap
 
-import yaml
-
 from repo import ROOT
 
 PLAYBOOK = """
@@ -49,10 +47,23 @@ def test_each_role_list_with_its_defaults_and_the_hosts_variables(tmp_path):
 
 def test_the_lists_are_the_roles_own(tmp_path):
     """The lookup reads each role's __<role>_packages: what the role's own install asks for."""
-    rc, result, _ = run(tmp_path, ["certbot", "backup_server", "drift_check"], drift_check_packages=["ansible-core"])
+    rc, result, _ = run(tmp_path, ["certbot", "backup", "drift_check"], drift_check_packages=["ansible-core"],
+                        backup_mysql_databases=["shop"])
     assert rc == 0, result
-    server = yaml.safe_load((ROOT / "roles/backup_server/vars/main.yml").read_text())["__backup_server_packages"]
-    assert result["msg"] == ["certbot"] + server + ["ansible-core"]
+    assert "'mariadb-client'] if backup_mysql_databases" in (ROOT / "roles/backup/vars/main.yml").read_text()
+    assert result["msg"] == ["certbot", "gzip", "python3", "mariadb-client", "cron", "ansible-core"]
+
+
+def test_a_role_keeps_back_what_may_not_come_early(tmp_path):
+    """A role's __<role>_packages_early is what it lets common install before it runs: MariaDB's
+    packages, none of MySQL's (the vendor's repository comes with the mysql role), none of the
+    servers that listen on every address until their role configures them."""
+    rc, result, _ = run(tmp_path, ["mysql", "nginx", "backup_server", "monitoring", "monitoring_agent", "logrotate"])
+    assert rc == 0, result
+    assert result["msg"] == ["mariadb-server", "mariadb-client", "python3-pymysql", "logrotate"]
+    rc, result, _ = run(tmp_path, ["mysql", "logrotate"], mysql_flavour="mysql")
+    assert rc == 0, result
+    assert result["msg"] == ["logrotate"]
 
 
 def test_a_list_its_role_would_refuse_is_left_to_the_role(tmp_path):
