@@ -57,10 +57,25 @@ def test_without_mitogen_the_run_stops_with_a_message(monkeypatch):
         mitogen_linear.StrategyModule(None)
 
 
+GC_PROBE = """
+import gc
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        return {"frozen": gc.get_freeze_count()}
+"""
+
+
 def test_a_play_runs_collection_modules_with_it(tmp_path):
-    """Found by its name, with no strategy_plugins folder: three tasks from collections, one host."""
+    """Found by its name, with no strategy_plugins folder: three tasks from collections, one host.
+    Its workers freeze what they inherit (an action plugin runs in the worker); a later play with
+    Ansible's own linear strategy gets workers as before."""
     target = tmp_path / "out"
     book = tmp_path / "play.yml"
+    (tmp_path / "action_plugins").mkdir()
+    (tmp_path / "action_plugins" / "gc_probe.py").write_text(GC_PROBE)
     book.write_text(textwrap.dedent(f"""
         - hosts: localhost
           gather_facts: false
@@ -78,6 +93,23 @@ def test_a_play_runs_collection_modules_with_it(tmp_path):
                 option: b
                 value: c
                 mode: "0600"
+            - name: What the worker's garbage collector leaves out
+              gc_probe:
+              register: ours
+            - name: Keep it for the next play
+              ansible.builtin.set_fact:
+                frozen_ours: "{{{{ ours.frozen }}}}"
+
+        - hosts: localhost
+          gather_facts: false
+          strategy: ansible.builtin.linear
+          tasks:
+            - name: The same with Ansible's linear strategy
+              gc_probe:
+              register: theirs
+            - name: Both counts
+              ansible.builtin.debug:
+                msg: "{{{{ frozen_ours }}}} {{{{ theirs.frozen }}}}"
     """))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_STRATEGY="prodready.vps.mitogen_linear", ANSIBLE_LOCALHOST_WARNING="false",
@@ -87,6 +119,9 @@ def test_a_play_runs_collection_modules_with_it(tmp_path):
                            "-e", f"ansible_python_interpreter={sys.executable}"], env=env,
                           capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    stats = json.loads(done.stdout[done.stdout.index("{"):])["stats"]["localhost"]
-    assert (stats["ok"], stats["changed"]) == (3, 2)
+    report = json.loads(done.stdout[done.stdout.index("{"):])
+    stats = report["stats"]["localhost"]
+    assert (stats["ok"], stats["changed"]) == (7, 2)
     assert target.read_text() == "one\n"
+    ours, theirs = map(int, report["plays"][1]["tasks"][1]["hosts"]["localhost"]["msg"].split())
+    assert ours > 1000 and theirs == 0, (ours, theirs)
