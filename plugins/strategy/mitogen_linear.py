@@ -96,10 +96,12 @@ class StrategyModule(*BASES):  # pylint: disable=too-few-public-methods
         super().__init__(*args, **kwargs)
 
     def run(self, iterator, play_context, *args, **kwargs):
-        """The play's tasks, in workers that freeze what they inherit (put back after the play)."""
-        original = WorkerProcess._run
-        if not getattr(original, "prodready_frozen", False):
-            WorkerProcess._run = _frozen(original)
+        """The play's tasks, in workers that freeze what they inherit (put back after the play). Only a
+        speed-up: if Ansible's worker has no _run any more, the play runs as Mitogen's would."""
+        original = getattr(WorkerProcess, "_run", None)
+        if original is None or getattr(original, "prodready_frozen", False):
+            return super().run(iterator, play_context, *args, **kwargs)
+        WorkerProcess._run = _frozen(original)
         try:
             return super().run(iterator, play_context, *args, **kwargs)
         finally:
