@@ -7,6 +7,8 @@ and scripts/drift-check, each with plain Ansible and with Mitogen's strategy. Th
 `apt-get install` of the same packages, in one transaction, on another fresh host; the table gives
 fresh converge / floor. Mitogen's strategy is the collection's prodready.vps.mitogen_linear; one
 no-change run and one --check --diff with Mitogen's own mitogen_linear show what it changes. A
+task that does nothing (ansible.builtin.ping with become, as the roles' tasks run) is timed with
+each strategy: what every task of a run costs at least, whatever it does. A
 fixed pure-Python loop is timed before and after (the machine's speed: this VM's varies by a
 quarter from hour to hour, and every figure moves with it). With --levers, also a no-change run
 with each of the repo's speed settings turned off alone (pipelining; ControlPersist; fact
@@ -114,6 +116,23 @@ def drift_check(mode):
 RAISED_RATE = ["-e", "security_firewall_ssh_rate=6000/minute"]
 
 
+def task_floor(extra_env, few=10, many=110):
+    """Seconds one task costs on the demo host when it does nothing: playbooks of `few` and `many`
+    ansible.builtin.ping tasks with become, no facts; their difference over many - few leaves out
+    the start of ansible-playbook and the connection."""
+    seconds = {}
+    for count in (few, many):
+        book = ROOT / ".cache" / f"bench-ping-{count}.yml"
+        book.write_text("---\n- name: Tasks that do nothing\n  hosts: all\n  gather_facts: false\n  become: true\n"
+                        "  tasks:\n" + "".join(f"    - name: Ping {i}\n      ansible.builtin.ping:\n"
+                                               for i in range(count)))
+        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **extra_env}
+        start = time.monotonic()
+        sh(str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/local", str(book), env=env)
+        seconds[count] = time.monotonic() - start
+    return round((seconds[many] - seconds[few]) / (many - few), 3)
+
+
 def installed_packages():
     """The packages the roles asked apt for, from the host's apt history."""
     history = sh("docker", "exec", CONTAINER, "cat", "/var/log/apt/history.log").stdout
@@ -154,6 +173,7 @@ def main():
     checks = {"linear": {"check": site({}, "--check", "--diff"), "drift_check": drift_check("off")},
               "mitogen_linear": {"check": site(mitogen(), "--check", "--diff"), "drift_check": drift_check("on")}}
     upstream = {"second": site(mitogen_upstream()), "check": site(mitogen_upstream(), "--check", "--diff")}
+    per_task = {"linear": task_floor({}), "mitogen_linear": task_floor(mitogen())}
     print("check runs: " + "; ".join(f"{k}: --check --diff {v['check']['seconds']} s (changed {v['check']['changed']}), "
                                       f"drift-check {v['drift_check']['seconds']} s (exit {v['drift_check']['exit']})"
                                       for k, v in checks.items()), flush=True)
@@ -213,13 +233,18 @@ def main():
     print(f"{'Mitogen own strategy':<20} {upstream['second']['seconds']:>12} {upstream['check']['seconds']:>17} "
           f"{'-':>14}   (mitogen_linear from its plugin folder)")
     targets(runs, checks, apt_floor)
+    ok = runs["repo ansible.cfg"]["second"]["ok"]
+    print(f"\na task that does nothing (ansible.builtin.ping, become) costs {per_task['linear']} s plain and "
+          f"{per_task['mitogen_linear']} s with Mitogen: the no-change run's {ok} tasks ok cannot take less than "
+          f"{ok * per_task['linear']:.1f} s plain, {ok * per_task['mitogen_linear']:.1f} s with Mitogen")
     print(f"\nmachine speed: a fixed Python loop took {probe['before']} s before the runs, {probe['after']} s after")
     if throttle:
         print("\ncommon role alone, no-change run (the SSH rate limit and ControlPersist):")
         for name, r in throttle.items():
             print(f"  {name:<38} {r['seconds']:>7} s")
     out = {"configs": runs, "checks": checks, "common_only": throttle, "apt_floor_seconds": apt_floor,
-           "packages": packages, "mitogen_upstream": upstream, "cpu_probe_s": probe}
+           "packages": packages, "mitogen_upstream": upstream, "cpu_probe_s": probe,
+           "noop_task_s": per_task}
     (ROOT / "bench/results/converge.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
