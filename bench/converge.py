@@ -85,16 +85,17 @@ def fresh_host():
     sh(PY, "scripts/local-hosts", "up")
 
 
-def site(extra_env, *args, output=False):
-    """site.yml on the demo host: its seconds, ok and changed counts (and its output if asked)."""
+def site(extra_env, *args, output=False, book="site.yml"):
+    """site.yml (or another playbook) on the demo host: its seconds, ok and changed counts (and its
+    output if asked)."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **extra_env}
     start = time.monotonic()
-    run = sh(str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/local", "site.yml", *args, env=env,
+    run = sh(str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/local", book, *args, env=env,
              check=False)
     seconds = time.monotonic() - start
     recap = re.search(r"vps1\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", run.stdout)
     if run.returncode != 0 or not recap:
-        sys.exit(f"site.yml failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
+        sys.exit(f"{book} failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
     figures = {"seconds": round(seconds, 1), "ok": int(recap[1]), "changed": int(recap[2])}
     return (figures, run.stdout) if output else figures
 
@@ -126,10 +127,7 @@ def task_floor(extra_env, few=10, many=110):
         book.write_text("---\n- name: Tasks that do nothing\n  hosts: all\n  gather_facts: false\n  become: true\n"
                         "  tasks:\n" + "".join(f"    - name: Ping {i}\n      ansible.builtin.ping:\n"
                                                for i in range(count)))
-        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **extra_env}
-        start = time.monotonic()
-        sh(str(ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/local", str(book), env=env)
-        seconds[count] = time.monotonic() - start
+        seconds[count] = site(extra_env, book=str(book))["seconds"]
     return round((seconds[many] - seconds[few]) / (many - few), 3)
 
 
