@@ -55,6 +55,24 @@ def run_backup(host):
     return host.run("/usr/local/sbin/prodready-backup")
 
 
+def restic(host, command, wait=300):
+    """A restic command, run again while another run holds the repository's lock: backup12's
+    repository is on backup13, whose tests (in the other worker) back up to it and prune it, and
+    Debian 12's restic 0.14 has no --retry-lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        run = host.run(command)
+        if "already locked" not in run.stderr or time.monotonic() > deadline:
+            return run
+        time.sleep(2)
+
+
+def restic_json(host, command):
+    run = restic(host, command)
+    assert run.rc == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
+
 def restore(host, *args):
     run = host.run("/usr/local/sbin/prodready-restore " + " ".join(args))
     return run.rc, json.loads(run.stdout)
@@ -107,8 +125,7 @@ def test_backup_run_makes_a_whole_compressed_dump_locally(seeded):
 
 def test_backup_is_in_the_bucket_and_encrypted(host):
     name = host.backend.get_hostname()
-    snapshots = json.loads(host.check_output(
-        "set -a; . /etc/prodready/backup.env; restic snapshots --json --tag prodready"))
+    snapshots = restic_json(host, "set -a; . /etc/prodready/backup.env; restic snapshots --json --tag prodready")
     assert any(f"run-{backups(host)[-1]}" in s["tags"] for s in snapshots)
     if name == "backup12":
         pytest.skip("backup12's remote copy is on backup13's REST server (the next test)")
@@ -128,13 +145,14 @@ def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
     env = "set -a; . /etc/prodready/backup.env;"
     # Two snapshots at least, so that keeping the last one has something to delete.
     assert run_backup(host).rc == 0
-    before = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
+    before = restic_json(host, f"{env} restic snapshots --json --tag prodready")
     assert len(before) >= 2, "the REST server should hold two snapshots"
-    forget = host.run(f"{env} restic forget {before[-1]['short_id']}")
-    assert forget.rc != 0, forget.stdout
-    prune = host.run(f"{env} restic forget --group-by host --keep-last 1 --prune")
-    assert prune.rc != 0, prune.stdout
-    after = json.loads(host.check_output(f"{env} restic snapshots --json --tag prodready"))
+    # Refused by the server, not by a lock another run holds (restic() waits those out).
+    forget = restic(host, f"{env} restic forget {before[-1]['short_id']}")
+    assert forget.rc != 0 and "already locked" not in forget.stderr, forget.stdout + forget.stderr
+    prune = restic(host, f"{env} restic forget --group-by host --keep-last 1 --prune")
+    assert prune.rc != 0 and "already locked" not in prune.stderr, prune.stdout + prune.stderr
+    after = restic_json(host, f"{env} restic snapshots --json --tag prodready")
     assert [s["id"] for s in after] == [s["id"] for s in before]
     server = testinfra.get_host("docker://backup13")
     assert server.run(f"grep -rl {MARKER} /srv/restic/backup12").rc == 1, "plaintext rows on the server"
@@ -143,8 +161,10 @@ def test_root_on_the_db_host_cannot_delete_its_copy_on_the_rest_server(host):
 def test_the_rest_server_prunes_its_clients_repositories(host):
     if host.backend.get_hostname() != "backup13":
         pytest.skip("backup13 is the REST server")
-    count = ("runuser -u restic-rest-server -- restic --repo /srv/restic/backup12 --password-file "
-             "/etc/restic-rest-server/prune/backup12 --no-cache snapshots --json")
+    # Every restic call here waits for a lock that backup12's runs (in the other worker) hold.
+    server = ("restic --repo /srv/restic/backup12 --password-file /etc/restic-rest-server/prune/backup12"
+              " --no-cache --retry-lock 5m")
+    count = f"runuser -u restic-rest-server -- {server} snapshots --json"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not json.loads(host.run(count).stdout or "[]"):
         time.sleep(5)                                   # backup12's worker makes its first backup
@@ -152,11 +172,8 @@ def test_the_rest_server_prunes_its_clients_repositories(host):
     # A client's backup that is running holds the repository's lock; the prune waits for it
     # (--retry-lock) instead of failing. The probe's backup takes a lock when it starts and holds it
     # until its input ends, 12 s later; it has its own host name, which the restore never picks.
-    # (backup12's own runs, in the other worker, may hold locks too: every restic call here waits.)
-    restic = ("restic --repo /srv/restic/backup12 --password-file /etc/restic-rest-server/prune/backup12"
-              " --no-cache --retry-lock 5m")
     host.check_output("systemd-run --quiet --unit=prodready-lock-probe --uid=restic-rest-server "
-                      f"/bin/sh -c '(sleep 12; echo probe) | {restic} backup --quiet --stdin --stdin-filename probe"
+                      f"/bin/sh -c '(sleep 12; echo probe) | {server} backup --quiet --stdin --stdin-filename probe"
                       " --host lock-probe'")
     time.sleep(4)
     assert host.run("ls -A /srv/restic/backup12/locks").stdout.strip(), "the probe should hold a lock now"
@@ -165,9 +182,9 @@ def test_the_rest_server_prunes_its_clients_repositories(host):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and host.service("prodready-lock-probe").is_running:
         time.sleep(1)
-    probe = json.loads(host.check_output(f"runuser -u restic-rest-server -- {restic} snapshots --json --host lock-probe"))
+    probe = json.loads(host.check_output(f"runuser -u restic-rest-server -- {server} snapshots --json --host lock-probe"))
     assert probe, "the probe's backup failed"
-    host.check_output(f"runuser -u restic-rest-server -- {restic} forget --quiet {probe[0]['id']}")
+    host.check_output(f"runuser -u restic-rest-server -- {server} forget --quiet {probe[0]['id']}")
     assert json.loads(host.check_output(count)), "the newest snapshot is always kept"
     assert host.service("prodready-restic-prune.timer").is_enabled
     listening = host.check_output("ss -Hltn").split()
